@@ -1,0 +1,89 @@
+#!/usr/bin/env node
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { EXIT, reportError, usageError } from './errors.js';
+
+const USAGE = `usage: podspan <command> [options]
+
+  read FILE [--json] [-c COUNT]   decode a pcap/pcapng ('-' = stdin); one line per packet
+  convert IN OUT                  pcap <-> pcapng (format from OUT's extension)
+  lab up|down|status              the local lab node (network namespaces)
+  demo                            the whole path on the lab node, ending in a report
+
+  flows, streams, agent, collector, replay: see ARCHITECTURE.md (not in this build yet)
+
+Exit status: 0 success, 1 runtime or data error, 2 usage error.
+`;
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+function parse(argv: string[], options: Options, positionals: [min: number, max: number], cmd: string) {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw usageError(`${cmd}: ${(e as Error).message.replace(/\. To specify.*$/s, '')} (see: podspan ${cmd} --help)`);
+  }
+  const n = parsed.positionals.length;
+  if (n < positionals[0] || n > positionals[1]) {
+    throw usageError(`${cmd}: expected ${positionals[0] === positionals[1] ? positionals[0] : `${positionals[0]} to ${positionals[1]}`} argument(s), got ${n} (see: podspan --help)`);
+  }
+  return parsed;
+}
+
+function positiveInt(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^[0-9]+$/.test(v) || Number(v) < 1) throw usageError(`${flag} wants a positive whole number, got "${v}"`);
+  return Number(v);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined || cmd === '-h' || cmd === '--help' || cmd === 'help') {
+    process.stdout.write(USAGE);
+    return cmd === undefined ? EXIT.USAGE : EXIT.OK;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(USAGE);
+    return EXIT.OK;
+  }
+  switch (cmd) {
+    case 'read': {
+      const a = parse(rest, { json: { type: 'boolean' }, count: { type: 'string', short: 'c' } }, [1, 1], cmd);
+      const { runRead } = await import('./read.js');
+      const count = positiveInt(a.values.count as string | undefined, '-c');
+      return runRead(a.positionals[0]!, { json: a.values.json === true, ...(count !== undefined ? { count } : {}) });
+    }
+    case 'convert': {
+      const a = parse(rest, {}, [2, 2], cmd);
+      const { runConvert } = await import('./convert.js');
+      return runConvert(a.positionals[0]!, a.positionals[1]!);
+    }
+    case 'lab': {
+      const a = parse(rest, {}, [1, 1], cmd);
+      const { runLab } = await import('./lab.js');
+      return runLab(a.positionals[0]!);
+    }
+    case 'demo': {
+      parse(rest, {}, [0, 0], cmd);
+      const { runDemo } = await import('./demo.js');
+      return runDemo();
+    }
+    case 'flows':
+    case 'streams':
+    case 'agent':
+    case 'collector':
+    case 'replay':
+      throw usageError(`"podspan ${cmd}" is part of the CLI contract but not in this build yet`);
+    default:
+      throw usageError(`unknown command "${cmd}" (see: podspan --help)`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.exitCode = reportError(e);
+  },
+);
