@@ -1,0 +1,120 @@
+// Batch capture from a live interface with libpcap.
+//
+// One capture thread per handle reads the kernel's TPACKET_V3 ring with pcap_dispatch and
+// copies frames into two JS-owned buffer sets ("slots"): a data Buffer and a Float64Array
+// of metadata rows [offset, capLen, wireLen, tsSec, tsNsec]. A slot is in one of three
+// states:
+//
+//   kFree     owned by nobody; the capture thread may claim it
+//   kFilling  owned by the capture thread, which appends frames to it
+//   kJs       handed to JavaScript (one callback per batch); untouched by native code
+//             until JS calls release(slot) or returns true from the callback
+//
+// The thread hands its filling slot to JS as soon as it holds frames and JS holds no other
+// slot, then fills the other one. While JS is busy, batches grow; when the filling slot is
+// full and JS still holds the other, the thread stops reading, so frames queue in the
+// kernel ring and, past its size, the kernel drops and counts them (pcap_stats). Native
+// memory never grows with load.
+#pragma once
+#include <napi.h>
+#include <pcap/pcap.h>
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace podspan {
+
+class LiveCapture;
+
+// One message from the capture thread to the JS thread.
+struct CaptureEvent {
+  enum Kind { kBatch = 1, kError = 2 };
+  Kind kind;
+  int slot;
+  size_t count;
+  const char* code;
+  std::string message;
+};
+
+void CaptureCallJs(Napi::Env env, Napi::Function callback, LiveCapture* self, CaptureEvent* ev);
+
+class LiveCapture : public Napi::ObjectWrap<LiveCapture> {
+ public:
+  static Napi::Function Init(Napi::Env env);
+  explicit LiveCapture(const Napi::CallbackInfo& info);
+  ~LiveCapture() override;
+
+  // Columns of one metadata row, in order: offset, capLen, wireLen, tsSec, tsNsec.
+  static constexpr size_t kMetaCols = 5;
+
+ private:
+  friend void CaptureCallJs(Napi::Env, Napi::Function, LiveCapture*, CaptureEvent*);
+
+  enum class SlotState { kFree, kFilling, kJs };
+  struct Slot {
+    uint8_t* data = nullptr;
+    size_t dataCap = 0;
+    double* meta = nullptr;
+    size_t rowCap = 0;
+    size_t count = 0;
+    size_t dataOff = 0;
+    SlotState state = SlotState::kFree;
+    Napi::Reference<Napi::Value> dataRef;
+    Napi::Reference<Napi::Value> metaRef;
+  };
+  using Tsfn = Napi::TypedThreadSafeFunction<LiveCapture, CaptureEvent, CaptureCallJs>;
+
+  Napi::Value Start(const Napi::CallbackInfo& info);
+  Napi::Value Release(const Napi::CallbackInfo& info);
+  Napi::Value Stats(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+  Napi::Value SetRef(const Napi::CallbackInfo& info);
+  Napi::Value GetLinkType(const Napi::CallbackInfo& info);
+  Napi::Value GetLinkTypeName(const Napi::CallbackInfo& info);
+  Napi::Value GetNanoTimestamps(const Napi::CallbackInfo& info);
+  Napi::Value GetSnapLen(const Napi::CallbackInfo& info);
+  Napi::Value GetWarning(const Napi::CallbackInfo& info);
+
+  static void OnPacket(u_char* user, const struct pcap_pkthdr* h, const u_char* bytes);
+  static void OnTsfnFinalize(Napi::Env env, void* data, LiveCapture* self);
+
+  void Run();
+  bool SlotFull(const Slot& s) const;
+  bool HandOver(bool force);  // caller holds mu_
+  void Wake();
+  void ReleaseSlot(int slot);
+  void SnapshotStats();  // caller holds pcapMu_
+  Napi::Object StatsObject(Napi::Env env, const struct pcap_stat& ps);
+
+  pcap_t* pcap_ = nullptr;
+  int pcapFd_ = -1;
+  int wakeFd_ = -1;
+  int linkType_ = 0;
+  size_t snapLen_ = 0;
+  bool nano_ = false;
+  std::string warning_;
+
+  std::mutex pcapMu_;  // serialises pcap_dispatch, pcap_stats and pcap_close
+  std::mutex mu_;      // guards slot states, tsfnDead_ and calls on tsfn_
+  Slot slots_[2];
+  int cur_ = 0;  // slot the capture thread fills; touched by that thread only
+  std::atomic<uint64_t> delivered_{0};  // frames handed to JS
+  std::atomic<uint64_t> batches_{0};
+  std::atomic<uint64_t> ringFull_{0};  // frames with no room in the filling slot (stays 0)
+  struct pcap_stat finalStats_ = {};
+  bool haveFinalStats_ = false;
+
+  std::thread thread_;
+  std::atomic<bool> closing_{false};
+  bool started_ = false;
+  bool closed_ = false;
+  bool tsfnDead_ = false;
+  Tsfn tsfn_;
+  std::vector<Napi::Promise::Deferred> closeWaiters_;
+};
+
+}  // namespace podspan
