@@ -19,7 +19,10 @@ export interface CaptureInterface {
   section: number;
   linkType: number;
   snapLen: number;
-  /** Timestamp resolution as a power: 10^-tsResolDecimal seconds when tsResolBinary is false, else 2^-tsResolPower. */
+  /**
+   * Timestamp resolution as a power: 10^-tsResolPower seconds when tsResolBinary is false,
+   * else 2^-tsResolPower (pcapng if_tsresol). pcap: 6 (µs magic) or 9 (ns magic).
+   */
   tsResolPower: number;
   tsResolBinary: boolean;
   /** if_tsoffset (pcapng), seconds added to every timestamp; 0 when absent. */
@@ -30,6 +33,22 @@ export interface CaptureInterface {
   pcapVersionMajor: number;
   pcapVersionMinor: number;
   bigEndian: boolean;
+  /** pcap header `thiszone` (GMT offset, written as 0 by every modern tool; never applied). */
+  pcapThisZone?: number | undefined;
+  /** pcap header `sigfigs` (always 0 in practice). */
+  pcapSigFigs?: number | undefined;
+  /**
+   * The pcap header's whole 32-bit link-type field, for an exact copy. Above the link type:
+   * bits 16-25 are reserved (zero, or the file is refused), bit 26 says an FCS length is
+   * present in bits 28-31, bit 27 is unused; some files set bits 27-31 without bit 26.
+   * Undefined for pcapng.
+   */
+  pcapLinkTypeField?: number | undefined;
+  /**
+   * Length of the FCS at the end of every frame, in bytes, when the file says so: the pcap
+   * link-type field's FCS bits (LT_FCS_LENGTH, when bit 26 is set) or pcapng if_fcslen.
+   */
+  fcsLen?: number | undefined;
 }
 
 /**
@@ -68,5 +87,28 @@ export interface InterfaceStats {
   osDrop: bigint | undefined;
   /** isb_usrdeliv */
   usrDeliv: bigint | undefined;
+  comments: string[];
+  /** Section (SHB index) of the interface; set by the reader, ignored by the writer. */
+  section?: number | undefined;
+  /** isb_starttime, in the interface's resolution converted to (sec, nsec). */
+  startTsSec?: number | undefined;
+  startTsNsec?: number | undefined;
+  /** isb_endtime */
+  endTsSec?: number | undefined;
+  endTsNsec?: number | undefined;
+}
+
+/** A pcapng Section Header Block, as read (`CapfileReader.onSection`). */
+export interface SectionInfo {
+  /** 0-based index of the section in the file. */
+  index: number;
+  bigEndian: boolean;
+  versionMajor: number;
+  versionMinor: number;
+  /** Section length in bytes, or -1n when not given (the usual case). */
+  sectionLength: bigint;
+  hardware: string | undefined;
+  os: string | undefined;
+  userAppl: string | undefined;
   comments: string[];
 }
