@@ -23,7 +23,7 @@ function dst(p: Parser): string {
 }
 
 function hasPorts(p: Parser): boolean {
-  return p.l4Proto === 6 || p.l4Proto === 17;
+  return p.portsValid;
 }
 
 function tunnelJson(p: Parser): string {
@@ -107,8 +107,10 @@ export function formatText(rec: PacketRecord, p: Parser): string {
         s += `Flags [${tcpFlagsString(p.tcpFlags)}], seq ${p.seq}`;
         if (p.tcpFlags & 0x10) s += `, ack ${p.ack}`;
         s += `, length ${p.payloadLen}`;
-      } else {
+      } else if (p.l4Proto === 17) {
         s += `UDP, length ${p.payloadLen}`;
+      } else {
+        s += `${IPPROTO_NAMES[p.ipProto] ?? p.ipProto}, header not decoded`;
       }
     } else if (p.l4Proto === 1 || p.l4Proto === 58) {
       s += `${fam} ${src(p)} > ${dst(p)}: ${p.l4Proto === 1 ? 'ICMP' : 'ICMP6'} type ${p.icmpType} code ${p.icmpCode}, length ${p.payloadLen}`;

@@ -6,10 +6,12 @@ const USAGE = `usage: podspan <command> [options]
 
   read FILE [--json] [-c COUNT]   decode a pcap/pcapng ('-' = stdin); one line per packet
   convert IN OUT                  pcap <-> pcapng (format from OUT's extension)
+  flows FILE [--json]             TCP/UDP conversations: packets and bytes each way, start, end, state
+  streams FILE -o DIR [--json]    reassembled TCP payload per connection and direction
   lab up|down|status              the local lab node (network namespaces)
   demo                            the whole path on the lab node, ending in a report
 
-  flows, streams, agent, collector, replay: see ARCHITECTURE.md (not in this build yet)
+  agent, collector, replay: see ARCHITECTURE.md (not in this build yet)
 
 Exit status: 0 success, 1 runtime or data error, 2 usage error.
 `;
@@ -68,8 +70,17 @@ async function main(argv: string[]): Promise<number> {
       const { runDemo } = await import('./demo.js');
       return runDemo();
     }
-    case 'flows':
-    case 'streams':
+    case 'flows': {
+      const a = parse(rest, { json: { type: 'boolean' } }, [1, 1], cmd);
+      const { runFlows } = await import('./flows.js');
+      return runFlows(a.positionals[0]!, { json: a.values.json === true });
+    }
+    case 'streams': {
+      const a = parse(rest, { json: { type: 'boolean' }, out: { type: 'string', short: 'o' } }, [1, 1], cmd);
+      if (typeof a.values.out !== 'string') throw usageError('streams: -o DIR is required (where to write the reassembled payload)');
+      const { runStreams } = await import('./streams.js');
+      return runStreams(a.positionals[0]!, { outDir: a.values.out, json: a.values.json === true });
+    }
     case 'agent':
     case 'collector':
     case 'replay':

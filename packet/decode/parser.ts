@@ -37,7 +37,7 @@ import { PPP_ADDRESS_CONTROL, PPP_PROTO } from '../wire/ppp.js';
 import { PPPOE_HEADER_LEN, PPPOE_OFF } from '../wire/pppoe.js';
 import { SLL_HEADER_LEN, SLL_OFF } from '../wire/sll.js';
 import { SLL2_HEADER_LEN, SLL2_OFF } from '../wire/sll2.js';
-import { TCP_MIN_HEADER_LEN, TCP_OFF } from '../wire/tcp.js';
+import { TCP_MIN_HEADER_LEN, TCP_OFF, TCP_OPT, findTcpOption } from '../wire/tcp.js';
 import { TEREDO_PORT, teredoIndicatorsLen } from '../wire/teredo.js';
 import { UDP_HEADER_LEN, UDP_OFF } from '../wire/udp.js';
 import { VLAN_MAX_TAGS, VLAN_OFF, VLAN_TAG_LEN } from '../wire/vlan.js';
@@ -156,6 +156,16 @@ export class Parser {
   l4Offset = 0;
   sport = 0;
   dport = 0;
+  /**
+   * sport/dport hold the innermost TCP or UDP ports. True whenever l4Proto is TCP/UDP, and
+   * also when decoding stopped (malformed IP length, bad TCP data offset) but the two port
+   * fields were captured: Wireshark shows those ports too.
+   */
+  portsValid = false;
+  /** TCP window field as on the wire (unscaled). */
+  tcpWindow = 0;
+  /** Window-scale option's shift count on a SYN segment; -1 when absent or not a SYN. */
+  tcpWscale = -1;
   /** TCP flag octet, AE (former NS) as bit 8. */
   tcpFlags = 0;
   /** Raw 32-bit sequence number (>>> 0). */
@@ -252,10 +262,10 @@ export class Parser {
         next = N.IP_ANY;
         break;
       case LINKTYPE.IPV4:
-        next = N.IPV4;
-        break;
       case LINKTYPE.IPV6:
-        next = N.IPV6;
+        // Dispatched on the version nibble as Wireshark does: a LINKTYPE_IPV4 file may carry
+        // IPv6 (tcpdump's LINKTYPE_IPV4_invalid.pcap); tcpdump refuses it, tshark decodes it.
+        next = N.IP_ANY;
         break;
       case LINKTYPE.LINUX_SLL:
         next = N.SLL;
@@ -378,6 +388,9 @@ export class Parser {
   // ---- helpers ---------------------------------------------------------------------------
 
   private resetL4(): void {
+    this.portsValid = false;
+    this.tcpWindow = 0;
+    this.tcpWscale = -1;
     this.l4Proto = 0;
     this.l4Offset = 0;
     this.sport = 0;
@@ -642,6 +655,7 @@ export class Parser {
       }
       if (end > this.limit) {
         this.ipPayloadLen = total - hl;
+        if ((ff & IPV4_FRAG_MASK.OFFSET) === 0) this.peekPorts(off + hl);
         return this.stop(this.claim(end), LAYER.IPV4);
       }
     }
@@ -791,6 +805,14 @@ export class Parser {
 
   // ---- transport -------------------------------------------------------------------------
 
+  /** Reads the ports of a TCP/UDP header at `at` when its first 4 bytes were captured (decoding stopped before it). */
+  private peekPorts(at: number): void {
+    if ((this.ipProto !== IP_PROTO.TCP && this.ipProto !== IP_PROTO.UDP) || at + 4 > this.data.length) return;
+    this.sport = this.data.readUInt16BE(at);
+    this.dport = this.data.readUInt16BE(at + 2);
+    this.portsValid = true;
+  }
+
   /**
    * Status for a transport header that does not fit: in a first fragment the rest of the
    * header is in the next fragment, which is not an error (OK, no transport decoded).
@@ -803,23 +825,37 @@ export class Parser {
   private tcp(): number {
     const off = this.off;
     let s = this.short(off + TCP_MIN_HEADER_LEN);
-    if (s !== 0) return this.l4Short(s, LAYER.TCP);
+    if (s !== 0) {
+      this.peekPorts(off);
+      return this.l4Short(s, LAYER.TCP);
+    }
     const d = this.data;
     const b12 = d.readUInt8(off + TCP_OFF.DOFF);
     const hl = (b12 >>> 4) * 4;
     // Data offset < 5 words, or past the end of the segment: malformed (never truncated).
+    if (hl < TCP_MIN_HEADER_LEN || off + hl > this.limit) this.peekPorts(off);
     if (hl < TCP_MIN_HEADER_LEN) return this.stop(S_MALFORMED, LAYER.TCP);
     if (off + hl > this.limit) return this.l4Short(S_MALFORMED, LAYER.TCP);
     s = this.short(off + hl);
-    if (s !== 0) return this.stop(s, LAYER.TCP);
+    if (s !== 0) {
+      this.peekPorts(off);
+      return this.stop(s, LAYER.TCP);
+    }
     if (!this.push(LAYER.TCP, off)) return this.stop(S_UNSUPPORTED, LAYER.TCP);
     this.l4Proto = IP_PROTO.TCP;
+    this.portsValid = true;
     this.l4Offset = off;
     this.sport = d.readUInt16BE(off + TCP_OFF.SPORT);
     this.dport = d.readUInt16BE(off + TCP_OFF.DPORT);
     this.seq = d.readUInt32BE(off + TCP_OFF.SEQ);
     this.ack = d.readUInt32BE(off + TCP_OFF.ACK);
     this.tcpFlags = d.readUInt8(off + TCP_OFF.FLAGS) | ((b12 & 1) << 8);
+    this.tcpWindow = d.readUInt16BE(off + TCP_OFF.WINDOW);
+    // RFC 7323 §2.2: the option is only meaningful on SYN segments.
+    if ((this.tcpFlags & 0x02) !== 0 && hl > TCP_MIN_HEADER_LEN) {
+      const w = findTcpOption(d, off, hl, TCP_OPT.WSCALE);
+      if (w >= 0 && d.readUInt8(w + 1) === 3) this.tcpWscale = d.readUInt8(w + 2);
+    }
     this.payloadOffset = off + hl;
     this.payloadLen = this.limit - off - hl;
     return this.stop(S_OK, -1);
@@ -828,13 +864,17 @@ export class Parser {
   private udp(): number {
     const off = this.off;
     const s = this.short(off + UDP_HEADER_LEN);
-    if (s !== 0) return this.l4Short(s, LAYER.UDP);
+    if (s !== 0) {
+      this.peekPorts(off);
+      return this.l4Short(s, LAYER.UDP);
+    }
     if (!this.push(LAYER.UDP, off)) return this.stop(S_UNSUPPORTED, LAYER.UDP);
     const d = this.data;
     const sport = d.readUInt16BE(off + UDP_OFF.SPORT);
     const dport = d.readUInt16BE(off + UDP_OFF.DPORT);
     let len = d.readUInt16BE(off + UDP_OFF.LENGTH);
     this.l4Proto = IP_PROTO.UDP;
+    this.portsValid = true;
     this.l4Offset = off;
     this.sport = sport;
     this.dport = dport;

@@ -8,7 +8,7 @@ import type { PcapWriterOptions } from '../../../packet/capfile/pcap-writer.js';
 import { ERR } from '../../../packet/errors.js';
 import { CORPUS_DIR, corpusFiles, requireCorpus } from '../../helpers/corpus.js';
 import { atOffset10, readAll, sameHeader, writePcap } from './capfile-helpers.js';
-import { exec } from './tshark-oracle.js';
+import { exec } from '../../helpers/tshark-oracle.js';
 
 t.test('every classic pcap in the corpus that libpcap accepts is reproduced byte for byte', async (t) => {
   if (!requireCorpus(t)) return;

@@ -9,7 +9,7 @@ import { ERR } from '../../../packet/errors.js';
 import { CORPUS_DIR, corpusFiles, requireCorpus } from '../../helpers/corpus.js';
 import { atOffset10, readAll, sameHeader, writePcap } from './capfile-helpers.js';
 import type { ReadResult } from './capfile-helpers.js';
-import { exec } from './tshark-oracle.js';
+import { exec } from '../../helpers/tshark-oracle.js';
 
 /** Writes everything a read produced into one pcapng section per input section. */
 function toPcapng(r: ReadResult, opts: { tsResolPower?: number; tsResolBinary?: boolean } = {}): Buffer {

@@ -5,7 +5,7 @@ import { ERR } from '../../../packet/errors.js';
 import { CORPUS_DIR, corpusFiles, requireCorpus } from '../../helpers/corpus.js';
 import { atOffset10, chunked, prng, readAll, readChunks } from './capfile-helpers.js';
 import type { ReadResult, RecordCopy } from './capfile-helpers.js';
-import { exec, tsharkViews } from './tshark-oracle.js';
+import { exec, tsharkViews } from '../../helpers/tshark-oracle.js';
 
 // The corpus (../shared/corpus, see its INDEX.md) read by CapfileReader and compared with
 // tshark 4.0 and tcpdump 4.99/libpcap 1.10.

@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PcapngWriter } from '../../../packet/capfile/pcapng-writer.js';
+import { PcapngWriter } from '../../packet/capfile/pcapng-writer.js';
 
 /**
  * tshark as the oracle for the corpus, run once per test run (never cached on disk).
@@ -26,6 +26,8 @@ export interface TsharkPacket {
   ts: string;
   capLen: number;
   wireLen: number;
+  /** Values of the extra fields asked for, in order; several occurrences joined with ','. */
+  extra: string[];
 }
 
 export interface TsharkView {
@@ -55,16 +57,16 @@ function exec(cmd: string, args: readonly string[]): Promise<{ code: number; std
   });
 }
 
-function tsharkArgs(file: string): string[] {
-  return ['-n', '-r', file, '-T', 'fields', '-E', 'separator=/t', ...FIELDS.flatMap((f) => ['-e', f])];
+function tsharkArgs(file: string, extra: readonly string[]): string[] {
+  return ['-n', '-r', file, '-T', 'fields', '-E', 'separator=/t', '-E', 'occurrence=a', '-E', 'aggregator=,', ...[...FIELDS, ...extra].flatMap((f) => ['-e', f])];
 }
 
 function parseLines(stdout: string): Array<TsharkPacket & { encap: string }> {
   const out: Array<TsharkPacket & { encap: string }> = [];
   for (const line of stdout.split('\n')) {
     if (line === '') continue;
-    const [ts = '', cap = '', len = '', encap = ''] = line.split('\t');
-    out.push({ ts, capLen: Number(cap), wireLen: Number(len), encap });
+    const [ts = '', cap = '', len = '', encap = '', ...extra] = line.split('\t');
+    out.push({ ts, capLen: Number(cap), wireLen: Number(len), encap, extra });
   }
   return out;
 }
@@ -81,7 +83,7 @@ function split(stdout: string, files: readonly string[], into: Map<string, Tshar
     const view = i >= 0 && i < files.length ? into.get(files[i]!) : undefined;
     if (view === undefined) throw new Error(`tshark output outside any file segment: ${JSON.stringify(l)}`);
     if (l.encap === '') view.customBlockFrames++;
-    else view.packets.push({ ts: l.ts, capLen: l.capLen, wireLen: l.wireLen });
+    else view.packets.push({ ts: l.ts, capLen: l.capLen, wireLen: l.wireLen, extra: l.extra });
   }
   if (i !== files.length) throw new Error(`expected ${files.length + 1} markers in tshark output, saw ${i + 1}`);
 }
@@ -90,7 +92,7 @@ function split(stdout: string, files: readonly string[], into: Map<string, Tshar
  * tshark's view of every file: `pcapng` and `pcap` are batched as described above,
  * `direct` files are run one by one. All must be files tshark reads.
  */
-export async function tsharkViews(pcapng: readonly string[], pcap: readonly string[], direct: readonly string[]): Promise<Map<string, TsharkView>> {
+export async function tsharkViews(pcapng: readonly string[], pcap: readonly string[], direct: readonly string[], extraFields: readonly string[] = []): Promise<Map<string, TsharkView>> {
   const dir = mkdtempSync(join(tmpdir(), 'podspan-tshark-'));
   try {
     const marker = markerFile();
@@ -105,9 +107,9 @@ export async function tsharkViews(pcapng: readonly string[], pcap: readonly stri
     const merge = await exec('mergecap', ['-F', 'pcapng', '-a', '-w', pcPath, ...pcap.flatMap((f) => [markerPath, f]), markerPath]);
     if (merge.code !== 0) throw new Error(`mergecap failed: ${merge.stderr}`);
     const [ng, pc, ...dr] = await Promise.all([
-      exec('tshark', tsharkArgs(ngPath)),
-      exec('tshark', tsharkArgs(pcPath)),
-      ...direct.map((f) => exec('tshark', tsharkArgs(f))),
+      exec('tshark', tsharkArgs(ngPath, extraFields)),
+      exec('tshark', tsharkArgs(pcPath, extraFields)),
+      ...direct.map((f) => exec('tshark', tsharkArgs(f, extraFields))),
     ]);
     if (ng.code !== 0) throw new Error(`tshark on the pcapng batch failed: ${ng.stderr}`);
     if (pc.code !== 0) throw new Error(`tshark on the pcap batch failed: ${pc.stderr}`);
@@ -120,7 +122,7 @@ export async function tsharkViews(pcapng: readonly string[], pcap: readonly stri
       const view: TsharkView = { packets: [], customBlockFrames: 0 };
       for (const l of parseLines(r.stdout)) {
         if (l.encap === '') view.customBlockFrames++;
-        else view.packets.push({ ts: l.ts, capLen: l.capLen, wireLen: l.wireLen });
+        else view.packets.push({ ts: l.ts, capLen: l.capLen, wireLen: l.wireLen, extra: l.extra });
       }
       views.set(f, view);
     });

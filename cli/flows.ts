@@ -1,0 +1,149 @@
+import { Parser } from '../packet/decode/parser.js';
+import { formatIPv4, formatIPv6 } from '../packet/wire/ip-addr.js';
+import { forEachRecord } from './input.js';
+import { LineOutput } from './output.js';
+
+const TCP = 6;
+const UDP = 17;
+const F_FIN = 0x01;
+const F_SYN = 0x02;
+const F_RST = 0x04;
+const F_ACK = 0x10;
+
+interface Side {
+  packets: number;
+  bytes: number;
+}
+
+interface Flow {
+  proto: 'tcp' | 'udp';
+  client: string;
+  server: string;
+  /** Endpoint string of the side that is the client, to orient later packets. */
+  clientKey: string;
+  c2s: Side;
+  s2c: Side;
+  startSec: number;
+  startNsec: number;
+  endSec: number;
+  endNsec: number;
+  synSeen: boolean;
+  synAckSeen: boolean;
+  finC2s: boolean;
+  finS2c: boolean;
+  rst: boolean;
+  midStream: boolean;
+  closed: boolean;
+}
+
+function tcpState(f: Flow): string {
+  if (f.rst) return 'reset';
+  if (f.finC2s && f.finS2c) return 'closed';
+  if (f.finC2s || f.finS2c) return 'closing';
+  if (f.midStream) return 'established (picked up mid-stream)';
+  if (f.synSeen && f.synAckSeen) return 'established';
+  if (f.synSeen) return 'syn_sent';
+  return 'established';
+}
+
+function ts(sec: number, nsec: number): string {
+  return `${sec}.${String(nsec).padStart(9, '0')}`;
+}
+
+/**
+ * `podspan flows FILE [--json]`: TCP and UDP conversations with packets and bytes (whole
+ * frames, as tshark's conversation table counts them) each way, start, end and TCP state.
+ * The client is the side that sent the first SYN (TCP) or, without one, the side with the
+ * higher port; for UDP, the sender of the first datagram. A SYN after a closed or reset TCP
+ * conversation starts a new one (port reuse).
+ */
+export async function runFlows(file: string, opts: { json: boolean }): Promise<number> {
+  const parser = new Parser();
+  const flows = new Map<string, Flow>();
+  const done: Flow[] = [];
+  await forEachRecord(file, (rec) => {
+    parser.decode(rec.data, rec.iface.linkType, rec.wireLen);
+    if (parser.ipVersion === 0 || parser.isFragment || (parser.l4Proto !== TCP && parser.l4Proto !== UDP)) return undefined;
+    const fmt = parser.ipVersion === 4 ? formatIPv4 : formatIPv6;
+    const wrap = (a: string): string => (parser.ipVersion === 4 ? a : `[${a}]`);
+    const src = `${wrap(fmt(parser.data, parser.ipSrcOffset))}:${parser.sport}`;
+    const dst = `${wrap(fmt(parser.data, parser.ipDstOffset))}:${parser.dport}`;
+    const proto = parser.l4Proto === TCP ? 'tcp' : 'udp';
+    const key = `${proto} ${src < dst ? src + ' ' + dst : dst + ' ' + src}`;
+    const flags = parser.l4Proto === TCP ? parser.tcpFlags : 0;
+    let f = flows.get(key);
+    const isSyn = (flags & (F_SYN | F_ACK)) === F_SYN;
+    if (f && proto === 'tcp' && isSyn && (f.rst || (f.finC2s && f.finS2c))) {
+      done.push(f);
+      f = undefined;
+    }
+    if (!f) {
+      let clientIsSrc = true;
+      if (proto === 'tcp' && !isSyn) {
+        if ((flags & (F_SYN | F_ACK)) === (F_SYN | F_ACK)) clientIsSrc = false;
+        else clientIsSrc = parser.sport > parser.dport || (parser.sport === parser.dport && src < dst);
+      }
+      f = {
+        proto,
+        client: clientIsSrc ? src : dst,
+        server: clientIsSrc ? dst : src,
+        clientKey: clientIsSrc ? src : dst,
+        c2s: { packets: 0, bytes: 0 },
+        s2c: { packets: 0, bytes: 0 },
+        startSec: rec.tsSec,
+        startNsec: rec.tsNsec,
+        endSec: rec.tsSec,
+        endNsec: rec.tsNsec,
+        synSeen: false,
+        synAckSeen: false,
+        finC2s: false,
+        finS2c: false,
+        rst: false,
+        midStream: proto === 'tcp' && (flags & F_SYN) === 0,
+        closed: false,
+      };
+      flows.set(key, f);
+    }
+    const c2s = src === f.clientKey;
+    const side = c2s ? f.c2s : f.s2c;
+    side.packets++;
+    side.bytes += rec.wireLen;
+    if (rec.tsSec > f.endSec || (rec.tsSec === f.endSec && rec.tsNsec > f.endNsec)) {
+      f.endSec = rec.tsSec;
+      f.endNsec = rec.tsNsec;
+    }
+    if (proto === 'tcp') {
+      if (isSyn) f.synSeen = true;
+      if ((flags & (F_SYN | F_ACK)) === (F_SYN | F_ACK)) f.synAckSeen = true;
+      if (flags & F_FIN) {
+        if (c2s) f.finC2s = true;
+        else f.finS2c = true;
+      }
+      if (flags & F_RST) f.rst = true;
+    }
+    return undefined;
+  });
+  const all = [...done, ...flows.values()].sort((a, b) => a.startSec - b.startSec || a.startNsec - b.startNsec);
+  const out = new LineOutput();
+  if (!opts.json) {
+    await out.line(`${'proto'.padEnd(5)} ${'client'.padEnd(24)} ${'server'.padEnd(24)} ${'c2s pkts/bytes'.padStart(18)} ${'s2c pkts/bytes'.padStart(18)}  ${'duration'.padStart(12)}  state`);
+  }
+  for (const f of all) {
+    const state = f.proto === 'tcp' ? tcpState(f) : 'n/a';
+    let line: string;
+    if (opts.json) {
+      line = JSON.stringify({
+        proto: f.proto, client: f.client, server: f.server,
+        c2s: f.c2s, s2c: f.s2c,
+        start: ts(f.startSec, f.startNsec), end: ts(f.endSec, f.endNsec), state,
+      });
+    } else {
+      const dur = (f.endSec - f.startSec) + (f.endNsec - f.startNsec) / 1e9;
+      line = `${f.proto.padEnd(5)} ${f.client.padEnd(24)} ${f.server.padEnd(24)} ${`${f.c2s.packets}/${f.c2s.bytes}`.padStart(18)} ${`${f.s2c.packets}/${f.s2c.bytes}`.padStart(18)}  ${dur.toFixed(6).padStart(12)}  ${state}`;
+    }
+    const p = out.line(line);
+    if (p) await p;
+  }
+  await out.flush();
+  return 0;
+}
