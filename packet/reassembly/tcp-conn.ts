@@ -40,8 +40,10 @@ export class TcpDirStats {
   gaps = 0;
   /** Received bytes at positions already received (retransmissions, overlaps). */
   overlapBytes = 0;
-  /** Of overlapBytes, those whose content differed from the held copy. */
+  /** Of overlapBytes, those whose content differed from the copy kept (held, or recently delivered). */
   overlapConflictBytes = 0;
+  /** Of overlapBytes, those that could not be compared (see TcpCounters.overlapUncheckedBytes). */
+  overlapUncheckedBytes = 0;
   /** Received bytes dropped under a drop reason other than duplicate (see TCP_DROP). */
   droppedBytes = 0;
   /**
@@ -75,6 +77,13 @@ export class OooSeg {
   }
 }
 
+/** HalfStream.wscale: the SYN carried no window-scale option. */
+export const WSCALE_ABSENT = -1;
+/** HalfStream.wscale: no SYN seen from this side (the option is unknown). */
+export const WSCALE_UNKNOWN = -2;
+/** Largest window-scale shift (RFC 7323 §2.3); larger values are used as 14. */
+export const WSCALE_MAX_SHIFT = 14;
+
 /** Entries of HalfStream.gapRing: [start, end, ackCountedTo] each. */
 export const GAP_RING_ENTRIES = 4;
 
@@ -104,6 +113,24 @@ export class HalfStream {
   /** Recent gaps, for `late` classification and the ACK-based loss estimate; allocated on the first gap. */
   gapRing: Float64Array | null = null;
   gapRingNext = 0;
+  /**
+   * The last delivered bytes (`overlapCheckBytes`), byte at offset o at index o % length, to
+   * compare retransmissions with. Allocated at the first delivery if it fits, freed at close.
+   */
+  recent: Buffer | null = null;
+  /** First offset whose byte `recent` holds (reset past every gap); valid: [max(recentFrom, nextOff - length), nextOff). */
+  recentFrom = 0;
+  /** Allocation of `recent` was attempted (once per direction). */
+  recentTried = false;
+  /**
+   * Window-scale shift from this direction's sender's SYN (RFC 7323 §2.2): 0..14 (capped),
+   * WSCALE_ABSENT when the SYN had no option, WSCALE_UNKNOWN when no SYN was seen.
+   */
+  wscale: number = WSCALE_UNKNOWN;
+  /** Window field of this sender's SYN (never scaled, RFC 7323 §2.2); 0 when none seen. */
+  synWindow = 0;
+  /** Largest window field (unscaled) this sender advertised in other segments with ACK; 0 when none. */
+  maxWindow = 0;
 
   constructor(stats: TcpDirStats) {
     this.stats = stats;

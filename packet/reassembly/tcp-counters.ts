@@ -30,25 +30,44 @@ export const TCP_DROP = {
   DEPTH: 'depth',
   /** Before offset 0: before the ISN, or before the first segment seen of a stream picked up mid-way. */
   BEFORE_START: 'before_start',
-  /** More than MAX_AHEAD_BYTES (2^30, the largest TCP window, RFC 7323 §2.3) past the next expected byte. */
+  /**
+   * Starts beyond the receiver's window: past (its highest ACK, or the next expected byte) +
+   * 2 × its largest advertised window + OUT_OF_WINDOW_SLACK_BYTES; or, no window known, more
+   * than MAX_AHEAD_BYTES (2^30, the largest TCP window, RFC 7323 §2.3) past the next expected byte.
+   */
   OUT_OF_WINDOW: 'out_of_window',
   /** Past the FIN of their direction. */
   BEYOND_FIN: 'beyond_fin',
   /** New data on a connection already closed by FIN or RST (kept for `closeTimeoutSec`). */
   AFTER_CLOSE: 'after_close',
+  /**
+   * Held out-of-order data still beyond a hole at close (FIN, RST, idle, eviction, flush,
+   * reuse) that the receiver never acknowledged: nothing shows those bytes were received, so
+   * they are not delivered and the hole is not reported as a gap (Wireshark's follow
+   * semantics). Its `segments` count is the held ranges dropped.
+   */
+  UNACKED_BEYOND_HOLE: 'unacked_beyond_hole',
 } as const;
 export type TcpDropReason = (typeof TCP_DROP)[keyof typeof TCP_DROP];
 export const TCP_DROP_REASONS: readonly TcpDropReason[] = Object.values(TCP_DROP);
 
 /**
  * What made a stream move past a hole (the `reason` of an `onGap` event). A hole is never
- * filled silently: it is reported when the stream has to move on.
+ * filled silently: it is reported when the stream moves on. A stream moves past a hole only
+ * when the receiver acknowledged it (`acked`), under the out-of-order cap, or for snaplen.
+ * The close reasons (fin … reused) remain for an acknowledged hole still open at close; as
+ * acknowledged holes are skipped when the ACK is seen, they are rare.
  */
 export const TCP_GAP = {
   /** The direction's out-of-order buffer hit `perFlowOooCapBytes`; the stream skipped its first hole. */
   FLOW_OOO_CAP: 'flow_ooo_cap',
   /** Bytes the IP header announced but the capture cut (snaplen). */
   SNAPLEN: 'snaplen',
+  /**
+   * The receiver's ACK moved past the start of a hole (up to held data or a FIN): the bytes
+   * were sent and received but not captured (capture loss). Skipped as soon as the ACK is seen.
+   */
+  ACKED: 'acked',
   /** Closed by FIN with holes left (after waiting `closeTimeoutSec` for retransmissions). */
   FIN: 'fin',
   RST: 'rst',
@@ -100,16 +119,33 @@ export class TcpCounters {
   drops: Record<TcpDropReason, TcpDropCount> = record(TCP_DROP_REASONS, () => new TcpDropCount());
   /** Received bytes at positions already received (retransmission or overlap), all connections. */
   overlapBytes = 0;
-  /** Of overlapBytes, those whose content differed from the copy held (only held copies can be compared). */
+  /**
+   * Of overlapBytes, those whose content differed from the copy kept: held out-of-order data,
+   * or the last `overlapCheckBytes` delivered of the direction.
+   */
   overlapConflictBytes = 0;
+  /**
+   * Of overlapBytes, those that could not be compared: delivered longer ago than the kept
+   * `overlapCheckBytes` (or before a gap, or with no copy kept), or over a snaplen marker.
+   */
+  overlapUncheckedBytes = 0;
   /** Σ of the per-direction capture-loss estimate (see TcpDirStats.ackedUnseenBytes). */
   ackedUnseenBytes = 0;
   /** Out-of-order payload bytes held right now, and the ranges holding them (snaplen markers included). */
   bufferedBytes = 0;
   bufferedSegments = 0;
-  /** bufferedBytes + OOO_SEGMENT_OVERHEAD_BYTES per held range: what `memCapBytes` bounds. */
+  /**
+   * bufferedBytes + OOO_SEGMENT_OVERHEAD_BYTES per held range + overlapCheckMemBytes: what
+   * `memCapBytes` bounds.
+   */
   memUsedBytes = 0;
   peakMemUsedBytes = 0;
+  /** Bytes of the per-direction copies of recently delivered data (`overlapCheckBytes` each), allocated right now. */
+  overlapCheckMemBytes = 0;
+  /** Directions that got no such copy because it would not fit (see `overlapCheckBytes`). */
+  overlapCheckDenied = 0;
+  /** Bytes copied into those copies (the tail of each delivery, at most `overlapCheckBytes` each). */
+  overlapCheckCopiedBytes = 0;
   /** Copies made to hold out-of-order data (in-order data is delivered as a view, never copied). */
   copies = 0;
   copiedBytes = 0;

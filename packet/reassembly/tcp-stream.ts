@@ -6,7 +6,17 @@
  *
  * @internal Used by TcpReassembler only; the constants and TcpHandler are re-exported by tcp.ts.
  */
-import { GAP_RING_ENTRIES, type HalfStream, OooSeg, TCP_STATE, type TcpConn, type TcpDir } from './tcp-conn.js';
+import {
+  GAP_RING_ENTRIES,
+  type HalfStream,
+  OooSeg,
+  TCP_DIR,
+  TCP_STATE,
+  type TcpConn,
+  type TcpDir,
+  WSCALE_ABSENT,
+  WSCALE_MAX_SHIFT,
+} from './tcp-conn.js';
 import {
   type TcpCloseReason,
   type TcpCounters,
@@ -18,6 +28,11 @@ import {
 
 /** The largest TCP window (2^14 scale × 2^16, RFC 7323 §2.3): data further ahead is not plausible. */
 export const MAX_AHEAD_BYTES = 2 ** 30;
+/**
+ * Slack of the window check on top of twice the receiver's largest window: covers tiny
+ * windows, one TSO/GSO/GRO super-segment (up to 64 KiB) and rounding of the scaled window.
+ */
+export const OUT_OF_WINDOW_SLACK_BYTES = 64 * 1024;
 /** Charged per held out-of-order range on top of its payload bytes, so tiny segments cannot exhaust memory uncounted. */
 export const OOO_SEGMENT_OVERHEAD_BYTES = 64;
 
@@ -47,12 +62,21 @@ const DROP_BIT: Record<TcpDropReason, number> = {
   out_of_window: 64,
   beyond_fin: 128,
   after_close: 256,
+  unacked_beyond_hole: 512,
 };
 
 /** walk() modes. */
 const WALK_DRY = 0;
 const WALK_COMMIT = 1;
 const WALK_OVERLAP_ONLY = 2;
+
+/** Bytes that differ between a[ai, ai + n) and b[bi, bi + n). Does not allocate. */
+function conflicts(a: Buffer, ai: number, b: Buffer, bi: number, n: number): number {
+  if (a.compare(b, bi, bi + n, ai, ai + n) === 0) return 0;
+  let diff = 0;
+  for (let k = 0; k < n; k++) if (a.readUInt8(ai + k) !== b.readUInt8(bi + k)) diff++;
+  return diff;
+}
 
 /** Index of the first range whose end is past `off` (binary search; ranges are sorted and disjoint). */
 function firstEndingAfter(ooo: readonly OooSeg[], off: number): number {
@@ -71,7 +95,12 @@ export interface StreamLimits {
   flowCap: number;
   depth: number;
   keepLast: boolean;
+  /** Bytes of recently delivered data kept per direction for overlap comparison; 0: none. */
+  overlapCheck: number;
 }
+
+/** skipAcked(): no limit beyond the held data and the FIN. */
+const NO_LIMIT = -1;
 
 /**
  * Per-direction stream operations over HalfStream state, shared by all connections of one
@@ -86,6 +115,7 @@ export class StreamAssembler {
   private readonly flowCap: number;
   private readonly depth: number;
   private readonly keepLast: boolean;
+  private readonly overlapCheck: number;
   /** Drop reasons already counted for the current segment (segments count once per reason). */
   private dropMask = 0;
 
@@ -96,6 +126,7 @@ export class StreamAssembler {
     this.flowCap = limits.flowCap;
     this.depth = limits.depth;
     this.keepLast = limits.keepLast;
+    this.overlapCheck = limits.overlapCheck;
   }
 
   /** A new segment starts: its drops count as one segment per reason. */
@@ -123,8 +154,11 @@ export class StreamAssembler {
     return h.nextOff + ((seq - h.nextSeq) | 0);
   }
 
-  /** The peer acknowledged `ackSeq` of direction h. */
-  ack(h: HalfStream, ackSeq: number): void {
+  /**
+   * The peer acknowledged `ackSeq` of direction h (`dir`). A hole the ACK moved past is
+   * skipped at once (gap `acked`): its bytes were received, the capture lost them.
+   */
+  ack(conn: TcpConn, h: HalfStream, dir: TcpDir, ackSeq: number): void {
     if (!h.ackKnown) {
       h.ackKnown = true;
       if (!h.started) {
@@ -139,7 +173,64 @@ export class StreamAssembler {
     if (off > h.ackOff && off - ref <= MAX_AHEAD_BYTES) {
       h.ackOff = off;
       if (h.gapRing !== null) this.countAckedGaps(h);
+      if (h.ooo.length > 0 || h.finOff > h.nextOff) this.skipAcked(conn, h, dir, NO_LIMIT, TCP_GAP.ACKED);
     }
+  }
+
+  /**
+   * Moves past the holes the peer acknowledged (gap `reason`): from nextOff up to the ACK,
+   * but never past the first thing known beyond the hole (held data, the FIN, or `limit`
+   * unless NO_LIMIT), then delivers what became contiguous. An ACK that ends inside a hole
+   * skips only the acknowledged part; the rest may still be retransmitted. Returns whether
+   * the stream moved.
+   */
+  skipAcked(conn: TcpConn, h: HalfStream, dir: TcpDir, limit: number, reason: TcpGapReason): boolean {
+    let moved = false;
+    for (;;) {
+      const a = this.ackedEnd(h);
+      const next = h.nextOff;
+      if (a <= next) return moved;
+      const head = h.ooo[0];
+      let end = head !== undefined ? head.off : -1;
+      if (h.finOff > next && (end < 0 || h.finOff < end)) end = h.finOff;
+      if (limit > next && (end < 0 || limit < end)) end = limit;
+      if (end <= next) return moved;
+      const stop = a < end ? a : end;
+      this.gap(conn, h, dir, stop - next, reason);
+      moved = true;
+      if (stop < end) return moved;
+      this.drain(conn, h, dir);
+    }
+  }
+
+  /**
+   * The receiver's window for the data of direction h, in bytes: the largest it advertised
+   * (its SYN's window, or a later window scaled by the negotiated shift); 0 when unknown.
+   * Scaling applies when both SYNs carried the option (RFC 7323 §2.2); when a SYN is missing
+   * and neither is known to lack the option, the largest shift (14) is assumed, so that
+   * in-window data is never taken for out of window.
+   */
+  windowOf(h: HalfStream, peer: HalfStream): number {
+    let shift: number;
+    if (h.wscale >= 0 && peer.wscale >= 0) shift = peer.wscale;
+    else if (h.wscale === WSCALE_ABSENT || peer.wscale === WSCALE_ABSENT) shift = 0;
+    else shift = WSCALE_MAX_SHIFT;
+    const w = peer.maxWindow * 2 ** shift;
+    return w > peer.synWindow ? w : peer.synWindow;
+  }
+
+  /**
+   * Data of direction h starting at offset s (> nextOff) lies beyond the receiver's window:
+   * more than 2 × its largest window + OUT_OF_WINDOW_SLACK_BYTES past its highest ACK (or
+   * the next expected byte, whichever is further). Twice the window because the ACK that
+   * opened the window may not have been captured; the largest window ever, because the
+   * latest advertisement may be missing too. No window known: false (MAX_AHEAD_BYTES applies).
+   */
+  beyondWindow(conn: TcpConn, h: HalfStream, dir: TcpDir, s: number): boolean {
+    const ref = h.ackOff > h.nextOff ? h.ackOff : h.nextOff;
+    if (s <= ref) return false;
+    const w = this.windowOf(h, dir === TCP_DIR.C2S ? conn.half1 : conn.half0);
+    return w > 0 && s - ref > 2 * w + OUT_OF_WINDOW_SLACK_BYTES;
   }
 
   /** ACKed offset, capped at the FIN and the depth (the ACK of a FIN is one past it). */
@@ -169,7 +260,7 @@ export class StreamAssembler {
     }
   }
 
-  fin(conn: TcpConn, h: HalfStream, finOff: number): void {
+  fin(conn: TcpConn, h: HalfStream, dir: TcpDir, finOff: number): void {
     h.stats.finSeen = true;
     if (h.finOff >= 0) return; // retransmitted FIN: the first position stands
     // A FIN never ends a direction before data already delivered or held.
@@ -180,6 +271,7 @@ export class StreamAssembler {
     if (end - h.nextOff > MAX_AHEAD_BYTES) return;
     h.finOff = end;
     if (conn.state !== TCP_STATE.CLOSING) conn.state = TCP_STATE.FIN_WAIT;
+    if (h.ackOff > h.nextOff) this.skipAcked(conn, h, dir, NO_LIMIT, TCP_GAP.ACKED);
   }
 
   halfDone(h: HalfStream): boolean {
@@ -188,17 +280,42 @@ export class StreamAssembler {
     return h.nextOff >= end;
   }
 
+  /**
+   * The connection closes: acknowledged holes still open become gaps `reason` (rare: they
+   * are normally skipped when the ACK is seen); data still held sits beyond a hole no ACK
+   * covers and is dropped (`unacked_beyond_hole`), without a gap. Frees the direction's memory.
+   */
   finish(conn: TcpConn, h: HalfStream, dir: TcpDir, reason: TcpGapReason): void {
-    for (let head = h.ooo[0]; head !== undefined; head = h.ooo[0]) {
-      if (head.off > h.nextOff) this.gap(conn, h, dir, head.off - h.nextOff, reason);
-      this.drain(conn, h, dir);
-    }
-    let end = h.finOff >= 0 ? h.finOff : h.nextOff;
-    if (this.depth > 0 && end > this.depth) end = this.depth;
-    if (end > h.nextOff) this.gap(conn, h, dir, end - h.nextOff, reason);
+    this.skipAcked(conn, h, dir, NO_LIMIT, reason);
+    if (h.ooo.length > 0) this.dropHeld(h, TCP_DROP.UNACKED_BEYOND_HOLE);
     const a = this.ackedEnd(h);
     if (a > h.nextOff) this.addAckedUnseen(h, a - h.nextOff);
     h.gapRing = null;
+    if (h.recent !== null) {
+      const n = h.recent.length;
+      h.recent = null;
+      this.counters.overlapCheckMemBytes -= n;
+      this.counters.memUsedBytes -= n;
+    }
+  }
+
+  /** Drops everything held (a marker's bytes were already counted as snaplen); `segments` counts the data ranges. */
+  dropHeld(h: HalfStream, reason: TcpDropReason): void {
+    let bytes = 0;
+    let dataRanges = 0;
+    const ranges = h.ooo.length;
+    for (const seg of h.ooo) {
+      if (seg.buf === null) continue;
+      bytes += seg.end - seg.off;
+      dataRanges++;
+    }
+    h.ooo.length = 0;
+    this.release(h, bytes, ranges);
+    if (bytes === 0) return;
+    const d = this.counters.drops[reason];
+    d.bytes += bytes;
+    d.segments += dataRanges;
+    h.stats.droppedBytes += bytes;
   }
 
   // ---- data -----------------------------------------------------------------------------
@@ -243,7 +360,7 @@ export class StreamAssembler {
       e = from;
       if (s >= e) return;
     }
-    if (s - h.nextOff > MAX_AHEAD_BYTES) {
+    if (s - h.nextOff > MAX_AHEAD_BYTES || this.beyondWindow(conn, h, dir, s)) {
       this.drop(h, TCP_DROP.OUT_OF_WINDOW, e - s);
       return;
     }
@@ -254,7 +371,7 @@ export class StreamAssembler {
     if (closed) {
       if (s < capStop && s < h.nextOff) {
         const stop = capStop < h.nextOff ? capStop : h.nextOff;
-        this.behind(h, s, stop);
+        this.behind(h, s, stop, null, 0);
         s = stop;
       }
       if (s < capStop) this.drop(h, TCP_DROP.AFTER_CLOSE, capStop - s);
@@ -271,7 +388,7 @@ export class StreamAssembler {
     for (;;) {
       if (s < h.nextOff) {
         const stop = e < h.nextOff ? e : h.nextOff;
-        this.behind(h, s, stop);
+        this.behind(h, s, stop, buf, base);
         s = stop;
         if (s >= e) return;
       }
@@ -279,6 +396,8 @@ export class StreamAssembler {
         this.inOrder(conn, h, dir, buf, base, s, e, tsSec, tsNsec);
         return;
       }
+      // The ACK came before this data (or this data ends a hole it covers): skip, then retry.
+      if (h.ackOff > h.nextOff && this.skipAcked(conn, h, dir, s, TCP_GAP.ACKED)) continue;
       const charge = this.walk(h, buf, base, s, e, tsSec, tsNsec, WALK_DRY);
       if (h.memUsed + charge > this.flowCap) {
         // Move past the first hole (up to this segment if it comes first), then retry.
@@ -298,8 +417,12 @@ export class StreamAssembler {
     }
   }
 
-  /** Bytes [s, e) below nextOff: late where a recent gap was, otherwise duplicates. */
-  behind(h: HalfStream, s: number, e: number): void {
+  /**
+   * Bytes [s, e) below nextOff: late where a recent gap was, otherwise duplicates. Duplicates
+   * still in the direction's copy of recent deliveries are compared with it (`buf`, where
+   * buf[0] is at offset `base`; null: nothing to compare); older ones are unchecked.
+   */
+  behind(h: HalfStream, s: number, e: number, buf: Buffer | null, base: number): void {
     let late = 0;
     const ring = h.gapRing;
     if (ring !== null) {
@@ -317,19 +440,44 @@ export class StreamAssembler {
       h.stats.overlapBytes += dup;
       this.counters.overlapBytes += dup;
       this.drop(h, TCP_DROP.DUPLICATE, dup);
+      let checked = 0;
+      const r = h.recent;
+      if (buf !== null && r !== null) {
+        // Positions >= recentFrom are past every gap, so none of [cs, e) is late.
+        const size = r.length;
+        let cs = h.nextOff - size;
+        if (cs < h.recentFrom) cs = h.recentFrom;
+        if (cs < s) cs = s;
+        let diff = 0;
+        for (let o = cs; o < e; ) {
+          const pos = o % size;
+          const n = size - pos < e - o ? size - pos : e - o;
+          diff += conflicts(buf, o - base, r, pos, n);
+          checked += n;
+          o += n;
+        }
+        if (diff > 0) this.addConflicts(h, diff);
+      }
+      if (checked < dup) this.addUnchecked(h, dup - checked);
     }
+  }
+
+  addConflicts(h: HalfStream, n: number): void {
+    h.stats.overlapConflictBytes += n;
+    this.counters.overlapConflictBytes += n;
+  }
+
+  addUnchecked(h: HalfStream, n: number): void {
+    h.stats.overlapUncheckedBytes += n;
+    this.counters.overlapUncheckedBytes += n;
   }
 
   /** n received bytes overlap held bytes: count them, and those that differ. */
   overlap(h: HalfStream, a: Buffer, ai: number, b: Buffer, bi: number, n: number): void {
     h.stats.overlapBytes += n;
     this.counters.overlapBytes += n;
-    if (a.compare(b, bi, bi + n, ai, ai + n) !== 0) {
-      let diff = 0;
-      for (let k = 0; k < n; k++) if (a.readUInt8(ai + k) !== b.readUInt8(bi + k)) diff++;
-      h.stats.overlapConflictBytes += diff;
-      this.counters.overlapConflictBytes += diff;
-    }
+    const diff = conflicts(a, ai, b, bi, n);
+    if (diff > 0) this.addConflicts(h, diff);
     this.drop(h, TCP_DROP.DUPLICATE, n);
   }
 
@@ -366,6 +514,7 @@ export class StreamAssembler {
 
   /** Bytes [s, e) announced but not captured. In order: gaps (held data still wins); ahead: markers. */
   missing(conn: TcpConn, h: HalfStream, dir: TcpDir, s: number, e: number, tsSec: number, tsNsec: number): void {
+    if (s > h.nextOff && h.ackOff > h.nextOff) this.skipAcked(conn, h, dir, s, TCP_GAP.ACKED);
     if (s < h.nextOff) s = h.nextOff;
     if (s >= e) return;
     if (s === h.nextOff) {
@@ -429,6 +578,7 @@ export class StreamAssembler {
             // A marker keeps its positions: count the overlap, nothing to compare.
             h.stats.overlapBytes += n;
             this.counters.overlapBytes += n;
+            this.addUnchecked(h, n);
             this.drop(h, TCP_DROP.DUPLICATE, n);
           } else {
             this.overlap(h, buf, cur - base, seg.buf, cur - seg.off, n);
@@ -480,6 +630,7 @@ export class StreamAssembler {
     const n = b - a;
     if (n <= 0) return;
     const off = h.nextOff;
+    if (this.overlapCheck > 0) this.remember(h, buf, a, b, off);
     h.nextOff += n;
     h.nextSeq = (h.nextSeq + n) >>> 0;
     h.stats.bytes += n;
@@ -499,11 +650,49 @@ export class StreamAssembler {
     }
     this.release(h, n, 1);
     const off = h.nextOff;
+    if (this.overlapCheck > 0) this.remember(h, seg.buf, 0, n, off);
     h.nextOff += n;
     h.nextSeq = (h.nextSeq + n) >>> 0;
     h.stats.bytes += n;
     this.counters.deliveredBytes += n;
     this.handler.onData(conn, dir, seg.buf, off, seg.tsSec, seg.tsNsec);
+  }
+
+  /**
+   * Copies the last bytes of a delivery (buf[a, b) at offset `off`) into the direction's
+   * copy of recent deliveries, allocating it at the first delivery when it fits: all copies
+   * together take at most half of memCapBytes, so out-of-order data keeps the other half.
+   * A direction denied once is not retried (overlapCheckDenied).
+   */
+  remember(h: HalfStream, buf: Buffer, a: number, b: number, off: number): void {
+    let r = h.recent;
+    if (r === null) {
+      if (h.recentTried) return;
+      h.recentTried = true;
+      const size = this.overlapCheck;
+      const c = this.counters;
+      if (c.overlapCheckMemBytes + size > this.memCap / 2 || c.memUsedBytes + size > this.memCap) {
+        c.overlapCheckDenied++;
+        return;
+      }
+      // Unpooled, so that the bytes counted are the bytes held.
+      r = h.recent = Buffer.allocUnsafeSlow(size);
+      h.recentFrom = off;
+      c.overlapCheckMemBytes += size;
+      c.memUsedBytes += size;
+      if (c.memUsedBytes > c.peakMemUsedBytes) c.peakMemUsedBytes = c.memUsedBytes;
+    }
+    const size = r.length;
+    let o = off;
+    if (b - a > size) {
+      o += b - a - size;
+      a = b - size;
+    }
+    const pos = o % size;
+    const first = size - pos < b - a ? size - pos : b - a;
+    buf.copy(r, pos, a, a + first);
+    if (a + first < b) buf.copy(r, 0, a + first, b);
+    this.counters.overlapCheckCopiedBytes += b - a;
   }
 
   /** Delivers held ranges that have become contiguous. */
@@ -517,6 +706,7 @@ export class StreamAssembler {
     const off = h.nextOff;
     const end = off + len;
     h.nextOff = end;
+    h.recentFrom = end;
     h.nextSeq = (h.nextSeq + len) >>> 0;
     h.stats.gapBytes += len;
     h.stats.gaps++;

@@ -7,24 +7,41 @@
  *
  * Exact, bounded, honest:
  * - In-order data is delivered as a view of the caller's payload, never copied. Only
- *   out-of-order data is copied (counted in `copies`/`copiedBytes`), under two caps: each
- *   direction's `perFlowOooCapBytes` and the global `memCapBytes`. Held memory is counted
- *   exactly as payload bytes + OOO_SEGMENT_OVERHEAD_BYTES per held range.
- * - A hole is never filled silently. When a direction's buffer would exceed its cap, the
- *   stream moves past its first hole (gap `flow_ooo_cap`, as gopacket's
- *   MaxBufferedPagesPerConnection); when the global cap is hit the new out-of-order bytes are
- *   dropped (drop `mem_cap`, as Suricata's stream memcap) and the hole is reported later.
- *   Holes left at FIN, RST, idle, eviction or flush become gaps with that reason.
+ *   out-of-order data is copied to be held (counted in `copies`/`copiedBytes`), under two
+ *   caps: each direction's `perFlowOooCapBytes` and the global `memCapBytes`. Held memory is
+ *   counted exactly as payload bytes + OOO_SEGMENT_OVERHEAD_BYTES per held range, plus the
+ *   per-direction copies of recent deliveries kept for overlap checks (see Overlap; their
+ *   copying is counted in `overlapCheckCopiedBytes`).
+ * - A hole is never filled silently, and only a hole the receiver acknowledged is skipped
+ *   (Wireshark's follow semantics): as soon as the other direction's ACK moves past a hole's
+ *   start (up to held data or the FIN), the acknowledged bytes are reported as a gap `acked`
+ *   (capture loss: they were sent and received) and the data after them is delivered. An ACK
+ *   ending inside a hole skips only its acknowledged part. At close (FIN, RST, idle,
+ *   eviction, flush, reuse), data still held beyond a hole no ACK covers is not delivered:
+ *   it is dropped (`unacked_beyond_hole`) and no gap is reported for it. A capture of one
+ *   direction only (no ACKs) therefore delivers up to its first hole, or past it only under
+ *   the out-of-order cap.
+ * - Caps: when a direction's buffer would exceed its cap, the stream moves past its first
+ *   hole whether acknowledged or not (gap `flow_ooo_cap`, as gopacket's
+ *   MaxBufferedPagesPerConnection: a resource decision); when the global cap is hit the new
+ *   out-of-order bytes are dropped (drop `mem_cap`, as Suricata's stream memcap) and their
+ *   positions stay a hole.
  * - Every received payload byte is delivered, held, or counted under a TCP_DROP reason;
  *   see tcp-counters.ts for the two balances.
  *
  * Policies:
  * - Overlap: `first` (default, as gopacket and the BSD/Linux receivers for held data) keeps
- *   the bytes that arrived first; `last` keeps the newest. Either way every overlapping byte
- *   is counted in `overlapBytes`, and those that differ from the held copy in
- *   `overlapConflictBytes`. Data already delivered is not retained, so a retransmission of it
- *   counts as overlap and cannot be compared. In-order data always replaces a snaplen marker;
- *   an out-of-order marker keeps its positions (no data was lost: the bytes are counted).
+ *   the bytes that arrived first; `last` keeps the newest, but only for data not yet
+ *   delivered: delivered bytes cannot be taken back, so a retransmission of them never
+ *   changes the output under either policy. Every overlapping byte is counted in
+ *   `overlapBytes`; those that differ from the copy kept in `overlapConflictBytes` (as
+ *   Suricata and Zeek). The copy kept is the held out-of-order data, or for delivered data a
+ *   per-direction ring of the last `overlapCheckBytes` delivered (allocated at the first
+ *   delivery, counted in memUsedBytes, freed at close; all rings together take at most half
+ *   of memCapBytes). Delivered bytes older than the ring, or from before a gap, cannot be
+ *   compared: counted in overlapBytes and overlapUncheckedBytes only. In-order data always
+ *   replaces a snaplen marker; an out-of-order marker keeps its positions (no data was lost:
+ *   the bytes are counted).
  * - Client: the sender of the first SYN (a SYN/ACK seen first: its receiver). Picked up
  *   mid-stream (no SYN): the side with the higher port; equal ports: the side with the lower
  *   address (bytewise); equal addresses too: the sender of the first segment.
@@ -40,14 +57,25 @@
  *   still avoid collisions.
  * - FIN: a direction ends at its FIN; data past it is dropped (`beyond_fin`), a retransmitted
  *   FIN changes nothing. When both directions are complete the connection closes (`fin`);
- *   with holes left it waits `closeTimeoutSec` for retransmissions, then reports them as gaps.
+ *   with holes left it waits `closeTimeoutSec` for retransmissions or ACKs, then closes. A
+ *   hole before the FIN (none held) is skipped like any other once acknowledged.
  * - RST: its payload is delivered (as Wireshark shows it), then the connection closes at once
- *   (held data delivered, holes reported as gaps `rst`). Any RST is accepted (a passive
- *   observer cannot validate its sequence number). A RST without payload for an unknown
- *   4-tuple creates nothing (`rstWithoutConn`).
+ *   (held data beyond an unacknowledged hole dropped, as at any close). Any RST is accepted
+ *   (a passive observer cannot validate its sequence number). A RST without payload for an
+ *   unknown 4-tuple creates nothing (`rstWithoutConn`).
  * - Sequence numbers are raw uint32; offsets are 64-bit, derived by signed 32-bit distance
- *   from the next expected byte, so wrap-around is seamless. Data more than 2^30 bytes (the
- *   largest window, RFC 7323 §2.3) ahead is dropped as `out_of_window`.
+ *   from the next expected byte, so wrap-around is seamless.
+ * - Window (RFC 9293 §3.10.7.4, RFC 7323): data starting more than 2 × W +
+ *   OUT_OF_WINDOW_SLACK_BYTES (64 KiB) past the receiver's highest ACK (or the next expected
+ *   byte, whichever is further) is dropped as `out_of_window`, W being the largest window the
+ *   receiver ever advertised (its SYN's window, or a later one scaled by the shift negotiated
+ *   when both SYNs carried the option; assumed 14 when a SYN was not seen and neither is
+ *   known to lack it). Generous on purpose: the ACK or window update that allowed the data
+ *   may not have been captured, and a GRO/GSO segment may be 64 KiB; only the start of a
+ *   segment is checked. The cost: after a capture-loss burst longer than two windows in both
+ *   directions, data may be dropped until the receiver's next ACK is seen. No window known
+ *   (the receiver sent nothing, or every window field was 0): data more than 2^30 bytes (the
+ *   largest window, RFC 7323 §2.3) past the next expected byte is dropped.
  *
  * Handlers must not call back into the reassembler. An exception from a handler propagates
  * (a bug, for the caller's per-batch try/catch): state and counters are consistent up to
@@ -55,7 +83,7 @@
  */
 import { ConnList } from './conn-list.js';
 import { endpointHash, symmetricFlowHash } from './flow-hash.js';
-import { CONN_LIST, TCP_DIR, TCP_STATE, TcpConn, type TcpDir } from './tcp-conn.js';
+import { CONN_LIST, TCP_DIR, TCP_STATE, TcpConn, type TcpDir, WSCALE_ABSENT, WSCALE_MAX_SHIFT, WSCALE_UNKNOWN } from './tcp-conn.js';
 import {
   TCP_CLOSE,
   TCP_DROP,
@@ -71,7 +99,7 @@ import { durNsec, durSec, NSEC_PER_SEC, tsBefore } from './time.js';
 
 export { TCP_DIR, TCP_STATE, TcpConn, TcpDirStats, type TcpDir, type TcpState } from './tcp-conn.js';
 export * from './tcp-counters.js';
-export { MAX_AHEAD_BYTES, OOO_SEGMENT_OVERHEAD_BYTES, type TcpHandler } from './tcp-stream.js';
+export { MAX_AHEAD_BYTES, OOO_SEGMENT_OVERHEAD_BYTES, OUT_OF_WINDOW_SLACK_BYTES, type TcpHandler } from './tcp-stream.js';
 
 /** TCP header flag bits, RFC 9293 §3.1 (CWR/ECE RFC 3168). */
 export const TCP_FLAG = {
@@ -105,8 +133,14 @@ export interface TcpSegmentIn {
   ack: number;
   /** TCP flags byte (TCP_FLAG). */
   flags: number;
-  /** Window field as on the wire (unscaled). Not used yet; kept so the caller's shape is stable. */
+  /** Window field as on the wire (unscaled, 0..65535); 0 everywhere means no window known. */
   window: number;
+  /**
+   * Shift count of the window-scale option (RFC 7323 §2.2) on a SYN, -1 when the SYN has no
+   * such option; read on SYN segments only. Values above 14 are used as 14; anything else
+   * (not a number) means unknown, taken as the largest shift.
+   */
+  wscale: number;
   /** Captured payload bytes (a view; valid during the call only). */
   payload: Buffer;
   /** Payload length per the IP header; >= payload.length, the missing tail was cut by snaplen. */
@@ -129,8 +163,13 @@ export interface TcpReassemblerOptions {
   idleTimeoutSec?: number;
   /** How long a connection with both FINs waits for missing data, and how long a closed one is remembered. Default 60. */
   closeTimeoutSec?: number;
-  /** Which copy wins where received data overlaps held data. Default 'first'. */
+  /** Which copy wins where received data overlaps data not yet delivered. Default 'first'. */
   overlapPolicy?: TcpOverlapPolicy;
+  /**
+   * Bytes of the most recently delivered data kept per direction to compare retransmissions
+   * with (overlapConflictBytes). Default 4096; 0 disables. Counted in memUsedBytes.
+   */
+  overlapCheckBytes?: number;
 }
 
 export const TCP_REASSEMBLER_DEFAULTS: Readonly<Required<TcpReassemblerOptions>> = {
@@ -141,6 +180,7 @@ export const TCP_REASSEMBLER_DEFAULTS: Readonly<Required<TcpReassemblerOptions>>
   idleTimeoutSec: 120,
   closeTimeoutSec: 60,
   overlapPolicy: 'first',
+  overlapCheckBytes: 4096,
 };
 
 function checkNonNegative(name: string, v: number, integer: boolean): void {
@@ -151,7 +191,8 @@ function checkNonNegative(name: string, v: number, integer: boolean): void {
 
 /**
  * TCP reassembler over many connections. See the file comment for the policies.
- * `add()` does not allocate for a segment delivered whole, in order, on a known connection.
+ * `add()` does not allocate for a segment delivered whole, in order, on a known connection
+ * (except at the first delivery of a direction, which allocates its `overlapCheckBytes` copy).
  */
 export class TcpReassembler {
   readonly counters: TcpCounters = new TcpCounters();
@@ -187,6 +228,7 @@ export class TcpReassembler {
     if (o.maxConnections < 1) throw new RangeError('TcpReassembler option maxConnections must be at least 1');
     checkNonNegative('idleTimeoutSec', o.idleTimeoutSec, false);
     checkNonNegative('closeTimeoutSec', o.closeTimeoutSec, false);
+    checkNonNegative('overlapCheckBytes', o.overlapCheckBytes, true);
     if (o.overlapPolicy !== 'first' && o.overlapPolicy !== 'last') {
       throw new RangeError(`TcpReassembler option overlapPolicy must be 'first' or 'last', got ${String(o.overlapPolicy)}`);
     }
@@ -197,6 +239,7 @@ export class TcpReassembler {
       flowCap: o.perFlowOooCapBytes,
       depth: o.perFlowDepthBytes,
       keepLast: o.overlapPolicy === 'last',
+      overlapCheck: o.overlapCheckBytes,
     });
     this.maxConns = o.maxConnections;
     this.idleSec = durSec(o.idleTimeoutSec);
@@ -266,6 +309,15 @@ export class TcpReassembler {
     const peer = dir === TCP_DIR.C2S ? conn.half1 : conn.half0;
     h.stats.packets++;
     h.stats.payloadBytes += payLen;
+    // Window advertised by this segment's sender (for the peer's data). A SYN's is never scaled.
+    const win = seg.window;
+    if (isSyn) {
+      if (win > h.synWindow && win <= 0xffff) h.synWindow = win;
+      const ws = seg.wscale;
+      h.wscale = ws >= 0 ? (ws > WSCALE_MAX_SHIFT ? WSCALE_MAX_SHIFT : Math.floor(ws)) : ws === -1 ? WSCALE_ABSENT : WSCALE_UNKNOWN;
+    } else if (isAck && !isRst && win > h.maxWindow && win <= 0xffff) {
+      h.maxWindow = win;
+    }
 
     if (conn.list === CONN_LIST.CLOSED) {
       // Remembered after FIN/RST: retransmissions are duplicates, anything new is after_close.
@@ -291,9 +343,9 @@ export class TcpReassembler {
         conn.state = TCP_STATE.ESTABLISHED;
       }
     }
-    if (isAck) this.stream.ack(peer, seg.ack);
+    if (isAck) this.stream.ack(conn, peer, dir === TCP_DIR.C2S ? TCP_DIR.S2C : TCP_DIR.C2S, seg.ack);
     if (payLen > 0) this.stream.data(conn, h, dir, off, seg.payload, capLen, payLen, tsSec, tsNsec, false);
-    if (isFin) this.stream.fin(conn, h, off + payLen);
+    if (isFin) this.stream.fin(conn, h, dir, off + payLen);
     if (isRst) {
       h.stats.rstSeen = true;
       this.close(conn, TCP_CLOSE.RST, TCP_GAP.RST);
@@ -326,9 +378,9 @@ export class TcpReassembler {
   }
 
   /**
-   * End of input: delivers what can be delivered, reports remaining holes as gaps
-   * (`flush`), closes every open connection (`flush`, or `fin` when both FINs were seen)
-   * in order of creation, and forgets all connections. Counters are kept.
+   * End of input: delivers what can be delivered (held data beyond an unacknowledged hole is
+   * dropped, see the file comment), closes every open connection (`flush`, or `fin` when
+   * both FINs were seen) in order of creation, and forgets all connections. Counters are kept.
    */
   flushAll(): void {
     const all: TcpConn[] = [];

@@ -92,6 +92,10 @@ export interface SegSpec {
   len?: number;
   /** Capture time in seconds (default: previous + 1 ms). */
   t?: number;
+  /** Window field (default 65535). */
+  win?: number;
+  /** Window-scale shift on a SYN (default -1: no option). */
+  wscale?: number;
 }
 
 export function flagsOf(letters: string): number {
@@ -126,7 +130,7 @@ export class SegmentWriter {
     this.addr = Buffer.alloc(64, 0xa5);
     this.seg = {
       tsSec: 0, tsNsec: 0, addrBuf: this.addr, srcOff: 0, dstOff: 0, addrLen: 4, sport: 0, dport: 0,
-      seq: 0, ack: 0, flags: 0, window: 65535, payload: Buffer.alloc(0), payloadLen: 0,
+      seq: 0, ack: 0, flags: 0, window: 65535, wscale: -1, payload: Buffer.alloc(0), payloadLen: 0,
     };
   }
 
@@ -160,6 +164,8 @@ export class SegmentWriter {
     data.copy(frame, 7);
     s.payload = frame.subarray(7, 7 + data.length);
     s.payloadLen = spec.len ?? data.length;
+    s.window = spec.win ?? 65535;
+    s.wscale = spec.wscale ?? -1;
     this.t = spec.t !== undefined ? spec.t : this.t + 0.001;
     s.tsSec = Math.floor(this.t);
     s.tsNsec = Math.round((this.t - Math.floor(this.t)) * 1e9);

@@ -41,7 +41,7 @@ interface Case {
   conns: ConnExpect[];
   drops?: Partial<Record<TcpDropReason, number>>;
   gaps?: Partial<Record<TcpGapReason, number>>;
-  counters?: Partial<Pick<TcpCounters, 'overlapBytes' | 'overlapConflictBytes' | 'copies' | 'copiedBytes' | 'rstWithoutConn' | 'connsReused' | 'ackedUnseenBytes'>>;
+  counters?: Partial<Pick<TcpCounters, 'overlapBytes' | 'overlapConflictBytes' | 'overlapUncheckedBytes' | 'copies' | 'copiedBytes' | 'rstWithoutConn' | 'connsReused' | 'ackedUnseenBytes' | 'overlapCheckDenied' | 'peakMemUsedBytes'>>;
 }
 
 const cases: Case[] = [
@@ -79,11 +79,11 @@ const cases: Case[] = [
     counters: { overlapBytes: 4, overlapConflictBytes: 0 },
   },
   {
-    name: 'cannot compare a retransmission of delivered data (not retained): overlap without conflict',
+    name: 'compares a retransmission of delivered data with the copy kept: ZZZZ over delivered AAAA is 4 conflict bytes',
     segs: [...handshake(), { from: 'c', seq: 1, data: 'AAAA' }, { from: 'c', seq: 1, data: 'ZZZZ' }],
-    conns: [{ c2s: 'AAAA' }],
+    conns: [{ c2s: 'AAAA', c2sStats: { overlapBytes: 4, overlapConflictBytes: 4, overlapUncheckedBytes: 0 } }],
     drops: { duplicate: 4 },
-    counters: { overlapBytes: 4, overlapConflictBytes: 0 },
+    counters: { overlapBytes: 4, overlapConflictBytes: 4, overlapUncheckedBytes: 0 },
   },
   {
     name: 'counts an overlap of held data with the same bytes, no conflict',
@@ -148,10 +148,10 @@ const cases: Case[] = [
     conns: [{ c2s: 'AAAABBBB', close: ['rst'], c2sStats: { rstSeen: true } }],
   },
   {
-    name: 'a RST reports the hole before held data as a gap rst',
+    name: 'a RST closes at once: CCCC held beyond a hole nobody ACKed is dropped (unacked_beyond_hole), no gap',
     segs: [...handshake(), { from: 'c', seq: 1, data: 'AAAA' }, { from: 'c', seq: 9, data: 'CCCC' }, { from: 's', seq: 1, flags: 'R' }],
-    conns: [{ c2s: 'AAAA[gap 4 rst]CCCC', close: ['rst'] }],
-    gaps: { rst: 4 },
+    conns: [{ c2s: 'AAAA', close: ['rst'], c2sStats: { gapBytes: 0, droppedBytes: 4 } }],
+    drops: { unacked_beyond_hole: 4 },
   },
   {
     name: 'a retransmitted FIN with data delivers nothing twice',
@@ -165,14 +165,15 @@ const cases: Case[] = [
     drops: { duplicate: 4 },
   },
   {
-    name: 'both FINs with a hole: the hole is reported at flush, the close reason stays fin',
+    name: 'both FINs with a hole the server ACKed: the hole is a gap acked, the connection closes fin',
     segs: [
       ...handshake(),
       { from: 'c', seq: 1, data: 'AAAA' },
       { from: 'c', seq: 9, ack: 1, flags: 'FPA', data: 'CCCC' },
       { from: 's', seq: 1, ack: 14, flags: 'FA' },
     ],
-    conns: [{ c2s: 'AAAA[gap 4 flush]CCCC', close: ['fin'], c2sStats: { ackedUnseenBytes: 4 } }],
+    conns: [{ c2s: 'AAAA[gap 4 acked]CCCC', close: ['fin'], c2sStats: { ackedUnseenBytes: 4 } }],
+    gaps: { acked: 4 },
   },
   {
     name: 'both FINs with a hole: a retransmission that fills it closes the connection without a gap',
@@ -186,17 +187,17 @@ const cases: Case[] = [
     conns: [{ c2s: 'AAAABBBBCCCC', close: ['fin'], c2sStats: { gapBytes: 0, ackedUnseenBytes: 0 } }],
   },
   {
-    name: 'both FINs with a hole: after closeTimeoutSec of capture time the hole is a gap fin',
+    name: 'both FINs with a hole nobody ACKed: after closeTimeoutSec of capture time it closes fin, CCCC dropped, no gap',
     segs: [
       { ...handshake(1)[0]!, t: 1 },
       ...handshake().slice(1),
       { from: 'c', seq: 1, data: 'AAAA' },
       { from: 'c', seq: 9, ack: 1, flags: 'FPA', data: 'CCCC' },
-      { from: 's', seq: 1, ack: 14, flags: 'FA' },
+      { from: 's', seq: 1, ack: 5, flags: 'FA' },
       { from: 'c', seq: 1, flags: 'S', t: 100, ep: OTHER },
     ],
-    conns: [{ c2s: 'AAAA[gap 4 fin]CCCC', close: ['fin'] }, { close: ['flush'] }],
-    gaps: { fin: 4 },
+    conns: [{ c2s: 'AAAA', close: ['fin'], c2sStats: { gapBytes: 0 } }, { close: ['flush'] }],
+    drops: { unacked_beyond_hole: 4 },
   },
   {
     name: 'a segment lost before the FIN becomes a gap up to the FIN, counted as acked but unseen',
@@ -206,8 +207,19 @@ const cases: Case[] = [
       { from: 'c', seq: 9, ack: 1, flags: 'FA' },
       { from: 's', seq: 1, ack: 10, flags: 'FA' },
     ],
-    conns: [{ c2s: 'AAAA[gap 4 flush]', close: ['fin'], c2sStats: { ackedUnseenBytes: 4, gapBytes: 4, bytes: 4 } }],
+    conns: [{ c2s: 'AAAA[gap 4 acked]', close: ['fin'], c2sStats: { ackedUnseenBytes: 4, gapBytes: 4, bytes: 4 } }],
     counters: { ackedUnseenBytes: 4 },
+    gaps: { acked: 4 },
+  },
+  {
+    name: 'a FIN beyond a hole nobody ACKed: no gap, nothing dropped',
+    segs: [
+      ...handshake(),
+      { from: 'c', seq: 1, data: 'AAAA' },
+      { from: 'c', seq: 9, ack: 1, flags: 'FA' },
+      { from: 's', seq: 1, ack: 5, flags: 'FA' },
+    ],
+    conns: [{ c2s: 'AAAA', close: ['fin'], c2sStats: { gapBytes: 0, droppedBytes: 0 } }],
   },
   {
     name: 'picked up mid-stream: the higher port is the client and offsets start at the first data',
@@ -270,10 +282,10 @@ const cases: Case[] = [
       { from: 'c', seq: 100001, data: 'NNNN' },
     ],
     conns: [
-      { c2s: 'AAAA[gap 4 reused]CCCC', close: ['reused'] },
+      { c2s: 'AAAA', close: ['reused'] },
       { c2s: 'NNNN', seqInConn: 1 },
     ],
-    gaps: { reused: 4 },
+    drops: { unacked_beyond_hole: 4 },
   },
   {
     name: 'a retransmitted SYN is the same connection',
@@ -357,8 +369,8 @@ const cases: Case[] = [
       { from: 'c', seq: 9, data: 'cccc', ep: OTHER },
       { from: 'c', seq: 5, data: 'bbbb', ep: OTHER },
     ],
-    conns: [{ c2s: 'AAAA[gap 4 flush]CCCC' }, { c2s: 'aaaabbbb' }],
-    drops: { mem_cap: 4 },
+    conns: [{ c2s: 'AAAA' }, { c2s: 'aaaabbbb' }],
+    drops: { mem_cap: 4, unacked_beyond_hole: 4 },
   },
   {
     name: 'depth: bytes past perFlowDepthBytes are counted (depth), not delivered; FIN still closes',
@@ -382,8 +394,8 @@ const cases: Case[] = [
       { from: 'c', seq: 1, data: 'aaaa', ep: OTHER },
       { from: 'c', seq: 1, data: 'xxxx', ep: THIRD },
     ],
-    conns: [{ c2s: 'AAAA[gap 4 evicted]CCCC', close: ['evicted'] }, { c2s: 'aaaa', close: ['flush'] }, { c2s: 'xxxx', close: ['flush'] }],
-    gaps: { evicted: 4 },
+    conns: [{ c2s: 'AAAA', close: ['evicted'] }, { c2s: 'aaaa', close: ['flush'] }, { c2s: 'xxxx', close: ['flush'] }],
+    drops: { unacked_beyond_hole: 4 },
   },
   {
     name: 'data more than 2^30 bytes ahead is dropped as out_of_window',
@@ -408,6 +420,284 @@ const cases: Case[] = [
     ],
     conns: [{ c2s: 'AAAA', close: ['rst'] }],
     drops: { after_close: 4, duplicate: 4 },
+  },
+
+  // ---- holes: skipped only once the receiver ACKed them (Wireshark's follow semantics) ----
+  {
+    name: 'an ACK past a hole skips it (gap acked) and delivers CCCC held after it (as eve-payload-05 tcp-simple-gap2)',
+    segs: [...handshake(), { from: 'c', seq: 1, data: 'AAAA' }, { from: 'c', seq: 9, data: 'CCCC' }, { from: 's', seq: 1, ack: 13, flags: 'A' }],
+    conns: [{ c2s: 'AAAA[gap 4 acked]CCCC', c2sStats: { bytes: 8, gapBytes: 4, ackedUnseenBytes: 4 } }],
+    gaps: { acked: 4 },
+  },
+  {
+    name: 'an ACK only up to the hole start skips nothing: at RST CCCC and DDDD are dropped, no gap (as tcp-rst-unacked-stream-07)',
+    segs: [
+      ...handshake(),
+      { from: 'c', seq: 1, ack: 1, data: 'AAAAAAAAAAAAAAAA' },
+      { from: 'c', seq: 33, ack: 1, data: 'CCCCCCCCCCCC' },
+      { from: 'c', seq: 45, ack: 1, data: 'DDDDDDDDDDD' },
+      { from: 's', seq: 1, ack: 17, flags: 'RA' },
+    ],
+    conns: [{ c2s: 'AAAAAAAAAAAAAAAA', close: ['rst'], c2sStats: { bytes: 16, gapBytes: 0, droppedBytes: 23 } }],
+    drops: { unacked_beyond_hole: 23 },
+  },
+  {
+    name: 'an ACK ending inside a hole skips only the ACKed part; a retransmission fills the rest',
+    segs: [
+      ...handshake(),
+      { from: 'c', seq: 1, data: 'AAAA' },
+      { from: 'c', seq: 13, data: 'DDDD' },
+      { from: 's', seq: 1, ack: 7, flags: 'A' },
+      { from: 'c', seq: 7, data: 'CCCCCC' },
+    ],
+    conns: [{ c2s: 'AAAA[gap 2 acked]CCCCCCDDDD' }],
+    gaps: { acked: 2 },
+  },
+  {
+    name: 'an ACK seen before the out-of-order CCCC: the hole is skipped when CCCC arrives',
+    segs: [...handshake(), { from: 'c', seq: 1, data: 'AAAA' }, { from: 's', seq: 1, ack: 13, flags: 'A' }, { from: 'c', seq: 9, data: 'CCCC' }],
+    conns: [{ c2s: 'AAAA[gap 4 acked]CCCC' }],
+    gaps: { acked: 4 },
+  },
+  {
+    name: 'an ACK over two holes skips both and delivers everything held; the late BBBB is dropped as late',
+    segs: [
+      ...handshake(),
+      { from: 'c', seq: 1, data: 'AAAA' },
+      { from: 'c', seq: 9, data: 'CCCC' },
+      { from: 'c', seq: 17, data: 'EEEE' },
+      { from: 's', seq: 1, ack: 21, flags: 'A' },
+      { from: 'c', seq: 5, data: 'BBBB' },
+    ],
+    conns: [{ c2s: 'AAAA[gap 4 acked]CCCC[gap 4 acked]EEEE' }],
+    gaps: { acked: 8 },
+    drops: { late: 4 },
+  },
+  {
+    name: 'one-direction capture: at flush, CCCC and DDDD held beyond the unACKed hole are dropped, no gap',
+    segs: [{ from: 'c', seq: 1, data: 'AAAA' }, { from: 'c', seq: 9, data: 'CCCC' }, { from: 'c', seq: 13, data: 'DDDD' }],
+    conns: [{ c2s: 'AAAA', close: ['flush'], c2sStats: { gapBytes: 0 } }],
+    drops: { unacked_beyond_hole: 8 },
+  },
+  {
+    name: 'idle close: CCCC held beyond an unACKed hole is dropped, no gap',
+    segs: [
+      { from: 'c', seq: 1, data: 'AAAA', t: 1 },
+      { from: 'c', seq: 9, data: 'CCCC', t: 2 },
+      { from: 'c', seq: 1, data: 'aaaa', t: 200, ep: OTHER },
+    ],
+    conns: [{ c2s: 'AAAA', close: ['idle'] }, { c2s: 'aaaa', close: ['flush'] }],
+    drops: { unacked_beyond_hole: 4 },
+  },
+  {
+    name: 'an ACK past a hole before a held snaplen marker: gap acked, then the marker is a gap snaplen',
+    segs: [
+      ...handshake(),
+      { from: 'c', seq: 1, data: 'AAAA' },
+      { from: 'c', seq: 9, data: 'CC', len: 4 },
+      { from: 's', seq: 1, ack: 13, flags: 'A' },
+    ],
+    conns: [{ c2s: 'AAAA[gap 4 acked]CC[gap 2 snaplen]' }],
+    gaps: { acked: 4, snaplen: 2 },
+    drops: { snaplen: 2 },
+  },
+
+  // ---- window ----
+  {
+    name: 'data 100000 bytes past a 256-byte window is out_of_window: nothing delivered, no gap (as firewall/tcp-session-stream-out-of-window)',
+    segs: [
+      { from: 'c', seq: 0, flags: 'S', win: 256 },
+      { from: 's', seq: 0, ack: 1, flags: 'SA', win: 256 },
+      { from: 'c', seq: 1, ack: 1, flags: 'A', win: 256 },
+      { from: 'c', seq: 100001, ack: 1, data: 'ZZZZZZZZZZZ', win: 256 },
+    ],
+    conns: [{ c2s: '', c2sStats: { gapBytes: 0, droppedBytes: 11 } }],
+    drops: { out_of_window: 11 },
+  },
+  {
+    name: 'window 256 unscaled: data may start up to 2 × 256 + 64 KiB past the ACK; a byte further is out_of_window',
+    segs: [
+      { from: 'c', seq: 0, flags: 'S', win: 256 },
+      { from: 's', seq: 0, ack: 1, flags: 'SA', win: 256 },
+      { from: 'c', seq: 1, ack: 1, flags: 'A' },
+      { from: 'c', seq: 1, data: 'AAAA' },
+      // Reference: max(ACK offset 0, next offset 4) = 4; limit 4 + 512 + 65536 = 66052.
+      { from: 'c', seq: 66049, data: 'BBBB' },
+      { from: 'c', seq: 66053, data: 'YYYY' },
+      { from: 'c', seq: 66058, data: 'ZZZZ' },
+      { from: 's', seq: 1, ack: 66057, flags: 'A', win: 256 },
+    ],
+    conns: [{ c2s: 'AAAA[gap 66044 acked]BBBBYYYY' }],
+    drops: { out_of_window: 4 },
+    gaps: { acked: 66044 },
+  },
+  {
+    name: 'window scale on one SYN only: no scaling (RFC 7323 §2.2), data 100000 bytes ahead is out_of_window',
+    segs: [
+      { from: 'c', seq: 0, flags: 'S', win: 256, wscale: 7 },
+      { from: 's', seq: 0, ack: 1, flags: 'SA', win: 256, wscale: -1 },
+      { from: 'c', seq: 1, ack: 1, flags: 'A' },
+      { from: 's', seq: 1, ack: 1, flags: 'A', win: 256 },
+      { from: 'c', seq: 100001, data: 'ZZZZ' },
+    ],
+    conns: [{ c2s: '' }],
+    drops: { out_of_window: 4 },
+  },
+  {
+    name: 'window scale 7 on both SYNs: a window of 256 is 32 KiB, data 100000 bytes ahead is in window (held, then unacked_beyond_hole)',
+    segs: [
+      { from: 'c', seq: 0, flags: 'S', win: 256, wscale: 7 },
+      { from: 's', seq: 0, ack: 1, flags: 'SA', win: 256, wscale: 7 },
+      { from: 'c', seq: 1, ack: 1, flags: 'A' },
+      { from: 's', seq: 1, ack: 1, flags: 'A', win: 256 },
+      { from: 'c', seq: 100001, data: 'BBBB' },
+    ],
+    conns: [{ c2s: '' }],
+    drops: { unacked_beyond_hole: 4 },
+  },
+  {
+    name: 'a window-scale shift above 14 is used as 14: window 1 is 16 KiB, limit 32 KiB + 64 KiB',
+    segs: [
+      { from: 'c', seq: 0, flags: 'S', win: 256, wscale: 20 },
+      { from: 's', seq: 0, ack: 1, flags: 'SA', win: 1, wscale: 20 },
+      { from: 'c', seq: 1, ack: 1, flags: 'A' },
+      { from: 's', seq: 1, ack: 1, flags: 'A', win: 1 },
+      { from: 'c', seq: 98305, data: 'B' },
+      { from: 'c', seq: 98306, data: 'ZZZZ' },
+    ],
+    conns: [{ c2s: '' }],
+    drops: { unacked_beyond_hole: 1, out_of_window: 4 },
+  },
+  {
+    name: 'the largest window ever advertised counts: a later zero window does not make in-window data out_of_window',
+    segs: [
+      { from: 'c', seq: 0, flags: 'S', win: 256 },
+      { from: 's', seq: 0, ack: 1, flags: 'SA', win: 256 },
+      { from: 'c', seq: 1, ack: 1, flags: 'A' },
+      { from: 's', seq: 1, ack: 1, flags: 'A', win: 8192 },
+      { from: 's', seq: 1, ack: 1, flags: 'A', win: 0 },
+      { from: 'c', seq: 80001, data: 'BBBB' },
+    ],
+    conns: [{ c2s: '' }],
+    drops: { unacked_beyond_hole: 4 },
+  },
+  {
+    name: 'picked up mid-stream (no SYN): the window is taken as scaled by 2^14, window 1 allows 96 KiB ahead',
+    segs: [
+      { from: 'c', seq: 1, data: 'AAAA' },
+      { from: 's', seq: 1, ack: 5, data: 'XXXX', win: 1 },
+      // Reference 4; limit 4 + 2 × 16384 + 65536 = 98308.
+      { from: 'c', seq: 98309, data: 'BBBB' },
+      { from: 'c', seq: 98314, data: 'ZZZZ' },
+    ],
+    conns: [{ c2s: 'AAAA', s2c: 'XXXX' }],
+    drops: { unacked_beyond_hole: 4, out_of_window: 4 },
+  },
+  {
+    name: 'no window known (window fields 0): the 2^30 rule applies',
+    segs: [
+      { from: 'c', seq: 0, flags: 'S', win: 0 },
+      { from: 's', seq: 0, ack: 1, flags: 'SA', win: 0 },
+      { from: 'c', seq: 1, ack: 1, flags: 'A', win: 0 },
+      { from: 'c', seq: 1000001, data: 'BBBB', win: 0 },
+      { from: 'c', seq: 1 + 2 ** 30 + 100, data: 'ZZZZ', win: 0 },
+    ],
+    conns: [{ c2s: '' }],
+    drops: { unacked_beyond_hole: 4, out_of_window: 4 },
+  },
+
+  // ---- overlaps with delivered data ----
+  {
+    name: 'GOOD delivered, then EVIL at the same sequence: 4 conflict bytes, GOOD stays (as eve-overlap-payload-01)',
+    segs: [...handshake(), { from: 'c', seq: 1, data: 'GOOD' }, { from: 'c', seq: 1, data: 'EVIL' }],
+    conns: [{ c2s: 'GOOD', c2sStats: { overlapBytes: 4, overlapConflictBytes: 4 } }],
+    counters: { overlapBytes: 4, overlapConflictBytes: 4, overlapUncheckedBytes: 0 },
+  },
+  {
+    name: "policy last cannot take back delivered data: GOOD stays, EVIL counts 4 conflict bytes",
+    options: { overlapPolicy: 'last' },
+    segs: [...handshake(), { from: 'c', seq: 1, data: 'GOOD' }, { from: 'c', seq: 1, data: 'EVIL' }],
+    conns: [{ c2s: 'GOOD' }],
+    counters: { overlapBytes: 4, overlapConflictBytes: 4 },
+  },
+  {
+    name: 'a retransmission of the same delivered bytes is overlap without conflict',
+    segs: [...handshake(), { from: 'c', seq: 1, data: 'AAAA' }, { from: 'c', seq: 5, data: 'BBBB' }, { from: 'c', seq: 3, data: 'AABB' }],
+    conns: [{ c2s: 'AAAABBBB' }],
+    counters: { overlapBytes: 4, overlapConflictBytes: 0, overlapUncheckedBytes: 0 },
+  },
+  {
+    name: 'only the last overlapCheckBytes delivered are compared: 2 older bytes unchecked, 4 conflict bytes over BBBB',
+    options: { overlapCheckBytes: 4 },
+    segs: [...handshake(), { from: 'c', seq: 1, data: 'AAAA' }, { from: 'c', seq: 5, data: 'BBBB' }, { from: 'c', seq: 3, data: 'ZZZZZZ' }],
+    conns: [{ c2s: 'AAAABBBB', c2sStats: { overlapBytes: 6, overlapConflictBytes: 4, overlapUncheckedBytes: 2 } }],
+    counters: { overlapBytes: 6, overlapConflictBytes: 4, overlapUncheckedBytes: 2 },
+  },
+  {
+    name: 'the kept copy wraps around: BBxCCy over delivered BBCCCC differs in 2 bytes',
+    options: { overlapCheckBytes: 6 },
+    segs: [
+      ...handshake(),
+      { from: 'c', seq: 1, data: 'AAAA' },
+      { from: 'c', seq: 5, data: 'BBBB' },
+      { from: 'c', seq: 9, data: 'CCCC' },
+      { from: 'c', seq: 7, data: 'BBxCCy' },
+    ],
+    conns: [{ c2s: 'AAAABBBBCCCC' }],
+    counters: { overlapBytes: 6, overlapConflictBytes: 2, overlapUncheckedBytes: 0 },
+  },
+  {
+    name: 'a delivery longer than the kept copy keeps its last bytes',
+    options: { overlapCheckBytes: 4 },
+    segs: [...handshake(), { from: 'c', seq: 1, data: 'AAAABBBBCC' }, { from: 'c', seq: 5, data: 'xxxxxx' }],
+    conns: [{ c2s: 'AAAABBBBCC' }],
+    counters: { overlapBytes: 6, overlapConflictBytes: 4, overlapUncheckedBytes: 2 },
+  },
+  {
+    name: 'overlapCheckBytes 0: nothing kept, a retransmission of delivered data is unchecked',
+    options: { overlapCheckBytes: 0 },
+    segs: [...handshake(), { from: 'c', seq: 1, data: 'AAAA' }, { from: 'c', seq: 1, data: 'ZZZZ' }],
+    conns: [{ c2s: 'AAAA' }],
+    counters: { overlapBytes: 4, overlapConflictBytes: 0, overlapUncheckedBytes: 4, peakMemUsedBytes: 0 },
+  },
+  {
+    name: 'bytes delivered before a gap are not compared (unchecked); bytes after it are',
+    segs: [
+      ...handshake(),
+      { from: 'c', seq: 1, data: 'AAAA' },
+      { from: 'c', seq: 9, data: 'CCCC' },
+      { from: 's', seq: 1, ack: 13, flags: 'A' },
+      { from: 'c', seq: 1, data: 'ZZZZ' },
+      { from: 'c', seq: 9, data: 'ZZZZ' },
+    ],
+    conns: [{ c2s: 'AAAA[gap 4 acked]CCCC' }],
+    counters: { overlapBytes: 8, overlapConflictBytes: 4, overlapUncheckedBytes: 4 },
+  },
+  {
+    name: 'a retransmission spanning delivered, missing and held bytes: compared with both copies, fills the hole',
+    segs: [...handshake(), { from: 'c', seq: 1, data: 'AAAA' }, { from: 'c', seq: 9, data: 'CCCC' }, { from: 'c', seq: 1, data: 'ZZZZbbbbZZZZ' }],
+    conns: [{ c2s: 'AAAAbbbbCCCC' }],
+    counters: { overlapBytes: 8, overlapConflictBytes: 8, overlapUncheckedBytes: 0 },
+  },
+  {
+    name: 'an overlap of a held snaplen marker cannot be compared: unchecked',
+    segs: [...handshake(), { from: 'c', seq: 5, data: '', len: 4 }, { from: 'c', seq: 5, data: 'BBBB' }, { from: 'c', seq: 1, data: 'AAAA' }],
+    conns: [{ c2s: 'AAAA[gap 4 snaplen]' }],
+    drops: { snaplen: 4 },
+    counters: { overlapBytes: 4, overlapConflictBytes: 0, overlapUncheckedBytes: 4 },
+  },
+  {
+    name: 'the kept copies take at most half of memCapBytes: the second direction gets none (overlapCheckDenied)',
+    options: { memCapBytes: 10_000, overlapCheckBytes: 4096 },
+    segs: [
+      ...handshake(),
+      { from: 'c', seq: 1, data: 'AAAA' },
+      { from: 's', seq: 1, data: 'XXXX' },
+      { from: 'c', seq: 1, data: 'ZZZZ' },
+      { from: 's', seq: 1, data: 'ZZZZ' },
+    ],
+    conns: [{ c2s: 'AAAA', s2c: 'XXXX', c2sStats: { overlapConflictBytes: 4 }, s2cStats: { overlapConflictBytes: 0, overlapUncheckedBytes: 4 } }],
+    counters: { overlapBytes: 8, overlapConflictBytes: 4, overlapUncheckedBytes: 4, overlapCheckDenied: 1, peakMemUsedBytes: 4096 },
   },
 ];
 
@@ -466,7 +756,14 @@ for (const k of cases) {
 }
 
 t.test('stream offsets are 64-bit: a stream driven past 4 GiB by gaps keeps exact offsets', async (t) => {
-  const segs: Seg[] = [...handshake(), { from: 'c', seq: 1, data: 'AAAA' }];
+  // Window scale 14 on both SYNs and a server window of 65535: ~2^30 bytes, so 2^29 steps are in window.
+  const segs: Seg[] = [
+    { from: 'c', seq: 0, flags: 'S', wscale: 14 },
+    { from: 's', seq: 0, ack: 1, flags: 'SA', wscale: 14 },
+    { from: 'c', seq: 1, ack: 1, flags: 'A' },
+    { from: 's', seq: 1, ack: 1, flags: 'A' },
+    { from: 'c', seq: 1, data: 'AAAA' },
+  ];
   const step = 2 ** 29;
   for (let k = 1; k <= 10; k++) segs.push({ from: 'c', seq: 1 + k * step, data: 'BBBB' });
   const res = runSpecs(segs, { cIsn: C_ISN, sIsn: S_ISN, options: { perFlowOooCapBytes: 0 } });
@@ -569,6 +866,55 @@ t.test('options are validated at construction', async (t) => {
   t.throws(() => new TcpReassembler(h, { maxConnections: 0 }), RangeError);
   t.throws(() => new TcpReassembler(h, { memCapBytes: -1 }), RangeError);
   t.throws(() => new TcpReassembler(h, { overlapPolicy: 'bsd' as 'first' }), RangeError);
+  t.throws(() => new TcpReassembler(h, { overlapCheckBytes: -1 }), RangeError);
+  t.throws(() => new TcpReassembler(h, { overlapCheckBytes: 1.5 }), RangeError);
   const r = new TcpReassembler(h);
-  t.match(r.options, { memCapBytes: 64 * 1024 * 1024, perFlowOooCapBytes: 1024 * 1024, perFlowDepthBytes: 0, maxConnections: 100_000, idleTimeoutSec: 120, closeTimeoutSec: 60, overlapPolicy: 'first' });
+  t.match(r.options, { memCapBytes: 64 * 1024 * 1024, perFlowOooCapBytes: 1024 * 1024, perFlowDepthBytes: 0, maxConnections: 100_000, idleTimeoutSec: 120, closeTimeoutSec: 60, overlapPolicy: 'first', overlapCheckBytes: 4096 });
+});
+
+t.test('a hole is skipped when the ACK is seen, not at close; an unACKed one is never reported', async (t) => {
+  const res = runSpecs(
+    [
+      ...handshake(),
+      { from: 'c', seq: 1, data: 'AAAA' },
+      { from: 'c', seq: 9, data: 'CCCC' },
+      { from: 'c', seq: 17, data: 'EEEE' },
+      { from: 's', seq: 1, ack: 13, flags: 'A' },
+    ],
+    { cIsn: C_ISN, sIsn: S_ISN, flush: false },
+  );
+  const cr = res.rec.conns[0]!;
+  t.equal(cr.text[0], 'AAAA[gap 4 acked]CCCC', 'skipped before any close');
+  t.same(cr.closes, []);
+  t.equal(res.r.counters.bufferedBytes, 4, 'EEEE still held beyond the unACKed hole 12..16');
+  res.r.flushAll();
+  t.equal(cr.text[0], 'AAAA[gap 4 acked]CCCC', 'EEEE not delivered at flush, no gap');
+  t.same(res.r.counters.drops.unacked_beyond_hole, { bytes: 4, segments: 1 }, 'segments: the held ranges dropped');
+  checkInvariants(t, res);
+});
+
+t.test('the copy of recent deliveries is allocated at the first delivery, counted in memUsedBytes, freed at close', async (t) => {
+  const rec = new Recorder();
+  const r = new TcpReassembler(rec, { overlapCheckBytes: 1000 });
+  const w = new SegmentWriter();
+  const mem: number[] = [];
+  const steps: SegSpec[] = [
+    ...handshake(),
+    { from: 'c', seq: 1, data: 'AAAA' },
+    { from: 'c', seq: 5, data: 'BBBB' },
+    { from: 's', seq: 1, ack: 9, data: 'XXXX' },
+    { from: 'c', seq: 9, ack: 5, flags: 'FA' },
+    { from: 's', seq: 5, ack: 10, flags: 'FA' },
+  ];
+  for (const s of steps) {
+    r.add(w.fill(s, C_ISN, S_ISN));
+    mem.push(r.counters.memUsedBytes);
+  }
+  t.same(mem, [0, 0, 0, 1000, 1000, 2000, 2000, 0], 'one copy per direction, freed when the connection closes');
+  t.equal(r.counters.overlapCheckMemBytes, 0);
+  t.equal(r.counters.peakMemUsedBytes, 2000);
+  t.equal(r.counters.overlapCheckCopiedBytes, 12);
+  t.equal(r.size, 1, 'the closed connection is still remembered');
+  r.flushAll();
+  t.same(rec.errors, []);
 });
