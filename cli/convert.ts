@@ -51,9 +51,33 @@ export async function runConvert(input: string, output: string): Promise<number>
   const ngIds = new Map<string, number>();
   let wroteShb = false;
   const reader = new CapfileReader();
+  // pcapng output: interface blocks are written as the input declares them, so interfaces
+  // without packets (and files without any) keep their description.
+  const pendingBlocks: Buffer[] = [];
+  if (ng) {
+    pendingBlocks.push(ng.sectionHeader({ userAppl: 'podspan convert' }));
+    wroteShb = true;
+    reader.onInterface = (iface: CaptureInterface): void => {
+      const added = ng.addInterface({
+        linkType: iface.linkType,
+        snapLen: iface.snapLen,
+        tsResolPower: iface.tsResolPower,
+        tsResolBinary: iface.tsResolBinary,
+        // The input already mixes link types (Wireshark-class readers only); keep it as it is.
+        allowMixedLinkTypes: true,
+        ...(iface.name !== undefined ? { name: iface.name } : {}),
+        ...(iface.description !== undefined ? { description: iface.description } : {}),
+      });
+      ngIds.set(ifaceKey(iface), added.id);
+      pendingBlocks.push(added.block);
+    };
+  }
+  let invalidTs = 0;
 
   const onRecord = async (rec: PacketRecord): Promise<void> => {
     const iface = rec.iface;
+    if (pendingBlocks.length > 0) await write(pendingBlocks.splice(0));
+    if (rec.tsInvalid) invalidTs++;
     if (format === 'pcap') {
       if (!pcap) {
         // The pcap file header holds one link type and snaplen: take the first interface's,
@@ -79,33 +103,14 @@ export async function runConvert(input: string, output: string): Promise<number>
       return;
     }
     const w = ng!;
-    if (!wroteShb) {
-      await write(w.sectionHeader({ userAppl: 'podspan convert' }));
-      wroteShb = true;
-    }
-    let id = ngIds.get(ifaceKey(iface));
-    if (id === undefined) {
-      const added = w.addInterface({
-        linkType: iface.linkType,
-        snapLen: iface.snapLen,
-        tsResolPower: iface.tsResolPower,
-        tsResolBinary: iface.tsResolBinary,
-        // The input already mixes link types (Wireshark-class readers only); keep it as it is.
-        allowMixedLinkTypes: true,
-        ...(iface.name !== undefined ? { name: iface.name } : {}),
-        ...(iface.description !== undefined ? { description: iface.description } : {}),
-      });
-      id = added.id;
-      ngIds.set(ifaceKey(iface), id);
-      await write(added.block);
-    }
+    const id = ngIds.get(ifaceKey(iface))!;
     await write(w.packet(id, rec, rec.comments.length ? { comments: rec.comments } : {}));
   };
 
   try {
     await opened;
     await forEachRecord(input, onRecord, reader);
-    if (format === 'pcapng' && !wroteShb) await write(ng!.sectionHeader({ userAppl: 'podspan convert' }));
+    if (pendingBlocks.length > 0) await write(pendingBlocks.splice(0));
     if (format === 'pcap' && !pcap) {
       const first = reader.interfaces[0];
       if (!first) throw new PodspanError(ERR.CAPFILE_NO_INTERFACE, `${input} has no interface description: nothing to write a pcap header from`);
@@ -117,5 +122,9 @@ export async function runConvert(input: string, output: string): Promise<number>
     await once(out, 'close').catch(() => {});
   }
   if (outError) throw new PodspanError(ERR.IO, `cannot write ${output}: ${(outError as Error).message}`);
+  if (invalidTs > 0) {
+    // Not silent: the input claimed ts_nsec >= 1e9, which no output timestamp can hold as is.
+    process.stderr.write(`podspan: warning: ${invalidTs} record(s) of ${input} had an invalid nanosecond field (>= 1e9); written as the time it adds up to\n`);
+  }
   return 0;
 }

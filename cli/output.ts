@@ -44,7 +44,13 @@ export class LineOutput {
     this.parts.length = 0;
     this.size = 0;
     if (!this.stream.write(text)) {
-      await Promise.race([once(this.stream, 'drain'), once(this.stream, 'close')]);
+      try {
+        await Promise.race([once(this.stream, 'drain'), once(this.stream, 'close')]);
+      } catch (e) {
+        // once() rejects on 'error'; a closed pipe was recorded by the listener above.
+        if ((e as NodeJS.ErrnoException).code !== 'EPIPE') throw e;
+        this.closed = true;
+      }
     }
   }
 }

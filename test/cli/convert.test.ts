@@ -1,0 +1,95 @@
+import t from 'tap';
+import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { tmpdir } from 'node:os';
+import { CapfileReader } from '../../packet/capfile/reader.js';
+import { CORPUS_DIR, corpusFiles, requireCorpus } from '../helpers/corpus.js';
+import { mapLimit, podspan, run } from '../helpers/run.js';
+import { writeSynthPcap } from '../helpers/synth-file.js';
+
+interface Rec {
+  tsSec: number;
+  tsNsec: number;
+  capLen: number;
+  wireLen: number;
+  linkType: number;
+  data: string;
+}
+
+/** Every record of a file, copied out of the reader (data as hex). */
+function records(path: string): Rec[] {
+  const r = new CapfileReader();
+  r.push(readFileSync(path));
+  r.end();
+  const out: Rec[] = [];
+  for (let rec = r.next(); rec !== null; rec = r.next()) {
+    out.push({ tsSec: rec.tsSec, tsNsec: rec.tsNsec, capLen: rec.capLen, wireLen: rec.wireLen, linkType: rec.iface.linkType, data: rec.data.toString('hex') });
+  }
+  return out;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'podspan-convert-'));
+t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+
+t.test('pcap -> pcapng -> pcap with convert reproduces every record of every corpus pcap', async (t) => {
+  if (!requireCorpus(t)) return;
+  const pcaps = corpusFiles().filter((f) => f.endsWith('.pcap') && !f.includes('the-tcpdump-group+libpcap'));
+  t.ok(pcaps.length > 80);
+  const results = await mapLimit(pcaps, 2, async (f) => {
+    const i = pcaps.indexOf(f);
+    const ng = join(dir, `${i}.pcapng`);
+    const back = join(dir, `${i}.pcap`);
+    const a = await podspan(['convert', f, ng]);
+    const b = a.code === 0 ? await podspan(['convert', ng, back]) : a;
+    const td = a.code === 0 ? await run('tcpdump', ['--count', '-r', ng]) : a;
+    return { f, ng, back, a, b, td };
+  });
+  let compared = 0;
+  for (const { f, back, a, b, ng, td } of results) {
+    const name = relative(CORPUS_DIR, f);
+    t.equal(a.code, 0, `${name} -> pcapng ${a.stderr.trim()}`);
+    t.equal(b.code, 0, `pcapng -> ${name} ${b.stderr.trim()}`);
+    if (a.code !== 0 || b.code !== 0) continue;
+    // A ns pcap record claiming ts_nsec >= 1e9 cannot be carried as is: convert writes the
+    // time it adds up to, and says so on stderr.
+    const raw = records(f);
+    const orig = raw.map((r) => (r.tsNsec >= 1e9 ? { ...r, tsSec: r.tsSec + Math.floor(r.tsNsec / 1e9), tsNsec: r.tsNsec % 1e9 } : r));
+    if (raw.some((r) => r.tsNsec >= 1e9)) t.match(a.stderr, /warning: \d+ record\(s\) .* invalid nanosecond field/, `${name}: the normalisation is reported`);
+    t.same(records(back), orig, `${name}: records identical after the round trip`);
+    t.same(records(ng), orig, `${name}: the pcapng holds the same records`);
+    t.equal(td.code, 0, `${name}: tcpdump reads our pcapng`);
+    t.match(td.stdout, new RegExp(`^${orig.length} packets?`, 'm'), `${name}: tcpdump counts ${orig.length}`);
+    compared += orig.length;
+    void ng;
+  }
+  t.ok(compared > 1000, `${compared} records compared`);
+});
+
+t.test('a µs pcap converted through pcapng comes back byte for byte', async (t) => {
+  if (!requireCorpus(t)) return;
+  const f = join(CORPUS_DIR, 'the-tcpdump-group+tcpdump', 'tests', 'dns_tcp.pcap');
+  await podspan(['convert', f, join(dir, 'dns.pcapng')]);
+  await podspan(['convert', join(dir, 'dns.pcapng'), join(dir, 'dns.pcap')]);
+  t.ok(readFileSync(join(dir, 'dns.pcap')).equals(readFileSync(f)));
+});
+
+t.test('tshark reads what convert writes, with nanosecond timestamps intact', async (t) => {
+  const src = join(dir, 'synth.pcap');
+  const n = writeSynthPcap(src, { connections: 10, seed: 9, vxlanEvery: 3 });
+  const ng = join(dir, 'synth.pcapng');
+  t.equal((await podspan(['convert', src, ng])).code, 0);
+  const ts = await run('tshark', ['-r', ng, '-T', 'fields', '-e', 'frame.time_epoch', '-e', 'frame.len']);
+  t.equal(ts.code, 0);
+  const rows = ts.stdout.trim().split('\n');
+  t.equal(rows.length, n);
+  const mine = (await podspan(['read', '--json', ng])).stdout.trim().split('\n').map((l) => JSON.parse(l) as { ts: string; len: number });
+  t.same(rows.map((r) => r.split('\t')), mine.map((m) => [m.ts, String(m.len)]));
+});
+
+t.test('a pcapng timestamp past 2106 cannot become pcap: typed error, exit 1', async (t) => {
+  if (!requireCorpus(t)) return;
+  const f = join(CORPUS_DIR, 'the-tcpdump-group+tcpdump', 'tests', 'time_2106_overflow.pcapng');
+  const r = await podspan(['convert', f, join(dir, 'overflow.pcap')]);
+  t.equal(r.code, 1);
+  t.match(r.stderr, /^podspan: .+\n$/);
+});
