@@ -3,10 +3,9 @@ import { LAYER, LAYER_NAMES } from '../packet/decode/layers.js';
 import type { Parser } from '../packet/decode/parser.js';
 import type { PacketRecord } from '../packet/capfile/types.js';
 import { formatIPv4, formatIPv6, tcpFlagsString } from '../packet/wire/ip-addr.js';
+import type { ByteOutput } from './byte-output.js';
 
 const IPPROTO_NAMES: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 58: 'icmpv6', 47: 'gre', 132: 'sctp' };
-const LAYER_JSON = LAYER_NAMES.map((n) => JSON.stringify(n));
-const STATUS_JSON = DECODE_STATUS_NAMES.map((n) => JSON.stringify(n));
 
 /** Seconds with nine decimals, as a string: exact, never through a float. */
 export function formatTs(rec: PacketRecord): string {
@@ -46,27 +45,127 @@ function tunnelJson(p: Parser): string {
   return '[' + parts.join(',') + ']';
 }
 
-/** One JSON object (as a string) for `podspan read --json`; fields per ARCHITECTURE.md. */
-export function formatJson(rec: PacketRecord, p: Parser): string {
-  let layers = '';
-  for (let i = 0; i < p.layerCount; i++) layers += (i ? ',' : '') + LAYER_JSON[p.layers[i]!];
-  let s = `{"n":${rec.n},"ts":"${formatTs(rec)}","caplen":${rec.capLen},"len":${rec.wireLen},"layers":[${layers}]`;
-  if (p.ipVersion !== 0) {
-    const proto = IPPROTO_NAMES[p.ipProto];
-    s += `,"src":"${src(p)}","dst":"${dst(p)}","proto":${proto ? `"${proto}"` : p.ipProto}`;
-  } else {
-    s += ',"src":null,"dst":null,"proto":null';
+const B = (s: string): Buffer => Buffer.from(s, 'latin1');
+const J_N = B('{"n":');
+const J_TS = B(',"ts":"');
+const J_CAPLEN = B('","caplen":');
+const J_LEN = B(',"len":');
+const J_LAYERS = B(',"layers":[');
+const J_SRC = B('],"src":"');
+const J_DST = B('","dst":"');
+const J_PROTO = B('","proto":');
+const J_NOIP = B('],"src":null,"dst":null,"proto":null');
+const J_PORTS = B(',"sport":');
+const J_DPORT = B(',"dport":');
+const J_NOPORTS = B(',"sport":null,"dport":null');
+const J_ACK = B(',"ack":');
+const J_NOTCP = B(',"tcpFlags":null,"seq":null,"ack":null');
+const J_PAYLOAD = B(',"payloadLen":');
+const J_NULL = B('null');
+const J_TUNNELS = B(',"tunnels":');
+const J_STATUS = B(',"status":');
+const J_END = B('}\n');
+const LAYER_BYTES = LAYER_NAMES.map((n) => B(JSON.stringify(n)));
+const STATUS_BYTES = DECODE_STATUS_NAMES.map((n) => B(JSON.stringify(n)));
+const PROTO_BYTES: Array<Buffer | undefined> = [];
+for (const [k, v] of Object.entries(IPPROTO_NAMES)) PROTO_BYTES[Number(k)] = B(JSON.stringify(v));
+// Constant runs merged into single pieces for the common cases (fewer copies per packet).
+const FLAG_SEQ_BYTES: Buffer[] = [];
+for (let f = 0; f < 512; f++) FLAG_SEQ_BYTES.push(B(`,"tcpFlags":"${tcpFlagsString(f)}","seq":`));
+const PROTO_PORTS_BYTES: Array<Buffer | undefined> = [];
+for (const [k, v] of Object.entries(IPPROTO_NAMES)) PROTO_PORTS_BYTES[Number(k)] = B(`${JSON.stringify(v)},"sport":`);
+const TAIL_NO_TUNNEL = DECODE_STATUS_NAMES.map((n) => B(`,"tunnels":[],"status":${JSON.stringify(n)}}\n`));
+
+/** `,"layers":[...]` for stacks of up to 6 layers, cached by stack (a few distinct stacks make up nearly all traffic). */
+const layerCache = new Map<number, Buffer>();
+const LAYER_CACHE_MAX = 4096;
+
+function layersJson(p: Parser): Buffer {
+  let key = p.layerCount;
+  const cacheable = p.layerCount <= 6;
+  if (cacheable) for (let i = 0; i < p.layerCount; i++) key = key * 32 + (p.layers[i]! & 31);
+  const hit = cacheable ? layerCache.get(key) : undefined;
+  if (hit) return hit;
+  const parts: Buffer[] = [J_LAYERS];
+  for (let i = 0; i < p.layerCount; i++) {
+    if (i) parts.push(B(','));
+    parts.push(LAYER_BYTES[p.layers[i]!]!);
   }
-  if (p.ipVersion !== 0 && hasPorts(p)) s += `,"sport":${p.sport},"dport":${p.dport}`;
-  else s += ',"sport":null,"dport":null';
-  if (p.ipVersion !== 0 && p.l4Proto === 6) {
-    s += `,"tcpFlags":"${tcpFlagsString(p.tcpFlags)}","seq":${p.seq},"ack":${p.ack}`;
+  const b = Buffer.concat(parts);
+  if (cacheable && layerCache.size < LAYER_CACHE_MAX) layerCache.set(key, b);
+  return b;
+}
+
+/**
+ * Writes one JSON object and its newline for `podspan read --json` (fields per
+ * ARCHITECTURE.md) straight into `out`'s buffer. Does not allocate for IPv4 packets.
+ */
+export function writeJson(out: ByteOutput, rec: PacketRecord, p: Parser): void {
+  out.bytes(J_N);
+  out.uint(rec.n);
+  out.bytes(J_TS);
+  out.uint(rec.tsSec);
+  out.byte(46);
+  if (rec.tsNsec < 1e9) out.nine(rec.tsNsec);
+  else out.uint(rec.tsNsec); // a ns pcap's invalid ts_nsec, shown raw
+  out.bytes(J_CAPLEN);
+  out.uint(rec.capLen);
+  out.bytes(J_LEN);
+  out.uint(rec.wireLen);
+  out.bytes(layersJson(p));
+  const ip = p.ipVersion !== 0;
+  if (ip) {
+    out.bytes(J_SRC);
+    if (p.ipVersion === 4) out.ipv4(p.data, p.ipSrcOffset);
+    else out.ascii(formatIPv6(p.data, p.ipSrcOffset));
+    out.bytes(J_DST);
+    if (p.ipVersion === 4) out.ipv4(p.data, p.ipDstOffset);
+    else out.ascii(formatIPv6(p.data, p.ipDstOffset));
+    out.bytes(J_PROTO);
+    const withPorts = p.portsValid ? PROTO_PORTS_BYTES[p.ipProto] : undefined;
+    if (withPorts) {
+      out.bytes(withPorts);
+      out.uint(p.sport);
+      out.bytes(J_DPORT);
+      out.uint(p.dport);
+    } else {
+      const name = PROTO_BYTES[p.ipProto];
+      if (name) out.bytes(name);
+      else out.uint(p.ipProto);
+      if (p.portsValid) {
+        out.bytes(J_PORTS);
+        out.uint(p.sport);
+        out.bytes(J_DPORT);
+        out.uint(p.dport);
+      } else {
+        out.bytes(J_NOPORTS);
+      }
+    }
   } else {
-    s += ',"tcpFlags":null,"seq":null,"ack":null';
+    out.bytes(J_NOIP);
+    out.bytes(J_NOPORTS);
   }
-  s += `,"payloadLen":${p.ipVersion !== 0 && p.l4Proto !== 0 ? p.payloadLen : 'null'}`;
-  s += `,"tunnels":${tunnelJson(p)},"status":${STATUS_JSON[p.status] ?? '"unknown"'}}`;
-  return s;
+  if (ip && p.l4Proto === 6) {
+    out.bytes(FLAG_SEQ_BYTES[p.tcpFlags & 0x1ff]!);
+    out.uint(p.seq);
+    out.bytes(J_ACK);
+    out.uint(p.ack);
+  } else {
+    out.bytes(J_NOTCP);
+  }
+  out.bytes(J_PAYLOAD);
+  if (ip && p.l4Proto !== 0) out.uint(p.payloadLen);
+  else out.bytes(J_NULL);
+  const tail = p.tunnelCount === 0 ? TAIL_NO_TUNNEL[p.status] : undefined;
+  if (tail) {
+    out.bytes(tail);
+    return;
+  }
+  out.bytes(J_TUNNELS);
+  out.ascii(tunnelJson(p));
+  out.bytes(J_STATUS);
+  out.bytes(STATUS_BYTES[p.status] ?? J_NULL);
+  out.bytes(J_END);
 }
 
 function two(n: number): string {

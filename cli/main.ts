@@ -81,7 +81,10 @@ async function main(argv: string[]): Promise<number> {
       const { runStreams } = await import('./streams.js');
       return runStreams(a.positionals[0]!, { outDir: a.values.out, json: a.values.json === true });
     }
-    case 'agent':
+    case 'agent': {
+      const { AGENT_OPTIONS, runAgent } = await import('./agent.js');
+      return runAgent(parse(rest, AGENT_OPTIONS, [0, 0], cmd).values);
+    }
     case 'collector':
     case 'replay':
       throw usageError(`"podspan ${cmd}" is part of the CLI contract but not in this build yet`);

@@ -1,4 +1,28 @@
-import { once } from 'node:events';
+/**
+ * Resolves when `stream` drains or closes; rejects on an error other than EPIPE, resolves
+ * `true` on EPIPE (the reader went away). Removes its listeners either way.
+ */
+export function waitDrain(stream: NodeJS.WritableStream): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const done = (): void => {
+      stream.removeListener('drain', onDrain);
+      stream.removeListener('close', onDrain);
+      stream.removeListener('error', onError);
+    };
+    const onDrain = (): void => {
+      done();
+      resolve(false);
+    };
+    const onError = (e: NodeJS.ErrnoException): void => {
+      done();
+      if (e.code === 'EPIPE') resolve(true);
+      else reject(e);
+    };
+    stream.on('drain', onDrain);
+    stream.on('close', onDrain);
+    stream.on('error', onError);
+  });
+}
 
 const FLUSH_AT = 1 << 18;
 
@@ -44,13 +68,7 @@ export class LineOutput {
     this.parts.length = 0;
     this.size = 0;
     if (!this.stream.write(text)) {
-      try {
-        await Promise.race([once(this.stream, 'drain'), once(this.stream, 'close')]);
-      } catch (e) {
-        // once() rejects on 'error'; a closed pipe was recorded by the listener above.
-        if ((e as NodeJS.ErrnoException).code !== 'EPIPE') throw e;
-        this.closed = true;
-      }
+      if (await waitDrain(this.stream)) this.closed = true;
     }
   }
 }

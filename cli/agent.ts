@@ -1,0 +1,286 @@
+/**
+ * `podspan agent`: capture pod veths into pcapng.
+ *
+ *   podspan agent [--iface IF]... [--pod-ip IP]... [--filter BPF] [--snaplen N]
+ *                 -w FILE|- [-c COUNT] [--duration SECONDS] [--netns NS] [-B KiB]
+ *
+ * Start-up problems are usage errors (exit 2) that say what to do: an unknown interface
+ * (with the list of those that exist), a filter libpcap cannot compile (with its message),
+ * missing privileges, a pod IP no veth reaches. On exit (count or duration reached,
+ * SIGINT/SIGTERM) a tcpdump-like summary goes to stderr.
+ */
+import type { ParseArgsConfig } from 'node:util';
+
+import { Agent, AGENT_DROP_REASONS, type AgentEvent, type AgentOptions, type AgentSummary } from '../agent/agent.js';
+import { AGENT_ERR, isAgentError } from '../agent/errors.js';
+import { openFileSink, openStdoutSink } from '../agent/export/sink.js';
+import { listNetns, netnsExists } from '../agent/target/ip-json.js';
+import { isIpv4 } from '../agent/target/veth.js';
+import { NATIVE_ERR, isCaptureError, listDevices, type CaptureError } from '../native/index.js';
+import { ERR, PodspanError } from '../packet/errors.js';
+import { EXIT, usageError } from './errors.js';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** The agent's flags, for parseArgs (cli/main.ts). */
+export const AGENT_OPTIONS: Options = {
+  iface: { type: 'string', short: 'i', multiple: true },
+  'pod-ip': { type: 'string', multiple: true },
+  filter: { type: 'string' },
+  snaplen: { type: 'string', short: 's' },
+  write: { type: 'string', short: 'w' },
+  count: { type: 'string', short: 'c' },
+  duration: { type: 'string' },
+  netns: { type: 'string' },
+  'buffer-size': { type: 'string', short: 'B' },
+  // In the CLI contract, not in this build yet: accepted by the parser so the message says so.
+  pod: { type: 'string' },
+  selector: { type: 'string' },
+  namespace: { type: 'string' },
+  to: { type: 'string', multiple: true },
+  mode: { type: 'string' },
+  metrics: { type: 'string' },
+};
+
+const NOT_YET = ['pod', 'selector', 'namespace', 'to', 'mode', 'metrics'] as const;
+
+export type AgentFlagValues = { [flag: string]: string | boolean | Array<string | boolean> | undefined };
+
+const MAX_SNAP_LEN = 262144;
+const IFNAMSIZ = 16;
+/** Interfaces listed in an "unknown interface" message before "and N more". */
+const LIST_LIMIT = 24;
+
+interface AgentConfig {
+  ifaces: string[];
+  podIps: string[];
+  filter: string | undefined;
+  snapLen: number | undefined;
+  write: string;
+  count: number | undefined;
+  durationMs: number | undefined;
+  netns: string | undefined;
+  bufferSize: number | undefined;
+}
+
+function str(v: AgentFlagValues[string]): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+function strs(v: AgentFlagValues[string]): string[] {
+  if (Array.isArray(v)) return v.filter((x): x is string => typeof x === 'string');
+  return typeof v === 'string' ? [v] : [];
+}
+
+function wholeNumber(v: string | undefined, flag: string, max: number): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^[0-9]+$/.test(v) || Number(v) < 1 || Number(v) > max) throw usageError(`agent: ${flag} wants a whole number from 1 to ${max}, got "${v}"`);
+  return Number(v);
+}
+
+/** Flags → config; usage errors (exit 2) for anything wrong. */
+export function agentConfig(values: AgentFlagValues): AgentConfig {
+  for (const f of NOT_YET) {
+    if (values[f] !== undefined) throw usageError(`agent: --${f} is part of the CLI contract but not in this build yet; capture with --iface or --pod-ip and -w`);
+  }
+  const ifaces = strs(values['iface']);
+  const podIps = strs(values['pod-ip']);
+  if (ifaces.length + podIps.length === 0) {
+    throw usageError('agent: say what to capture: --iface IF (repeatable) or --pod-ip IP (the agent finds the pod\'s veth)');
+  }
+  for (const i of ifaces) {
+    if (i === '' || i.length >= IFNAMSIZ || /[\s/]/.test(i)) throw usageError(`agent: --iface "${i}" is not an interface name (1 to ${IFNAMSIZ - 1} characters, no '/' or spaces)`);
+  }
+  for (const ip of podIps) {
+    if (ip.includes(':')) throw usageError(`agent: --pod-ip ${ip}: IPv6 pod IPs are not supported yet; use the pod's IPv4 address or --iface`);
+    if (!isIpv4(ip)) throw usageError(`agent: --pod-ip "${ip}" is not an IPv4 address`);
+  }
+  const write = str(values['write']);
+  if (write === undefined || write === '') {
+    throw usageError('agent: -w FILE is required: where to write pcapng (-w - streams it to standard output, e.g. podspan agent ... -w - | tshark -r -)');
+  }
+  const durationText = str(values['duration']);
+  let durationMs: number | undefined;
+  if (durationText !== undefined) {
+    if (!/^[0-9]+(\.[0-9]+)?$/.test(durationText) || Number(durationText) <= 0) throw usageError(`agent: --duration wants seconds greater than 0 (e.g. 10 or 0.5), got "${durationText}"`);
+    durationMs = Math.max(1, Math.round(Number(durationText) * 1000));
+  }
+  const netns = str(values['netns']);
+  if (netns !== undefined) {
+    if (netns === '' || !netnsExists(netns)) {
+      const names = listNetns();
+      throw usageError(`agent: --netns ${netns}: no such network namespace (a name under /var/run/netns, or a path such as /proc/PID/ns/net); named ones: ${names.length === 0 ? 'none' : names.join(', ')}`);
+    }
+  }
+  const filter = str(values['filter']);
+  const kib = wholeNumber(str(values['buffer-size']), '-B/--buffer-size (KiB)', 2 * 1024 * 1024);
+  return {
+    ifaces,
+    podIps,
+    filter: filter === undefined || filter.trim() === '' ? undefined : filter,
+    snapLen: wholeNumber(str(values['snaplen']), '--snaplen', MAX_SNAP_LEN),
+    write,
+    count: wholeNumber(str(values['count']), '-c', Number.MAX_SAFE_INTEGER),
+    durationMs,
+    netns,
+    bufferSize: kib === undefined ? undefined : kib * 1024,
+  };
+}
+
+function where(netns: string | undefined): string {
+  return netns === undefined ? 'this network namespace' : `network namespace ${netns}`;
+}
+
+const PRIVILEGE_ADVICE =
+  'run podspan as root (sudo podspan agent ...), or give node CAP_NET_RAW and CAP_NET_ADMIN ' +
+  '(sudo setcap cap_net_raw,cap_net_admin+eip "$(readlink -f "$(command -v node)")"; --netns also needs CAP_SYS_ADMIN)';
+
+/** A start-up failure as the error the CLI reports: usage (exit 2) when the user can fix the command line or the host. */
+function startupError(e: unknown, cfg: AgentConfig): unknown {
+  if (isCaptureError(e)) return captureStartupError(e, cfg);
+  if (isAgentError(e)) {
+    switch (e.code) {
+      case AGENT_ERR.POD_IP_UNREACHABLE:
+        return usageError(
+          `agent: ${e.message}. Check the IP (kubectl get pod -o wide)${cfg.netns === undefined ? ', pass --netns NS when the veths are in another network namespace,' : ''} or capture by interface with --iface`,
+        );
+      case AGENT_ERR.OPTIONS:
+      case AGENT_ERR.MIXED_INTERFACES:
+      case AGENT_ERR.WRITE:
+        return usageError(`agent: ${e.message}`);
+      case AGENT_ERR.COMMAND:
+        if (/not permitted|permission denied/i.test(e.message)) return usageError(`agent: ${e.message}: ${PRIVILEGE_ADVICE}`);
+        return new PodspanError(ERR.IO, `agent: ${e.message}`);
+      default:
+        return new PodspanError(ERR.IO, `agent: ${e.message}`);
+    }
+  }
+  return e;
+}
+
+function captureStartupError(e: CaptureError, cfg: AgentConfig): unknown {
+  switch (e.code) {
+    case NATIVE_ERR.CAPTURE_NO_SUCH_DEVICE: {
+      let names: string[] = [];
+      try {
+        names = listDevices(cfg.netns === undefined ? {} : { netns: cfg.netns }).map((d) => d.name);
+      } catch {
+        names = [];
+      }
+      const missing = cfg.ifaces.filter((i) => !names.includes(i));
+      const which = missing.length > 0 ? missing.map((m) => `"${m}"`).join(', ') : `(${e.message})`;
+      const shown = names.length > LIST_LIMIT ? `${names.slice(0, LIST_LIMIT).join(', ')} and ${names.length - LIST_LIMIT} more` : names.join(', ');
+      return usageError(
+        `agent: no interface ${which} in ${where(cfg.netns)}; interfaces there: ${shown === '' ? 'none visible' : shown}. ` +
+          `To capture a pod by its IP use --pod-ip IP (the agent finds its veth)${cfg.netns === undefined ? '; pass --netns NS when the veths are in another network namespace' : ''}`,
+      );
+    }
+    case NATIVE_ERR.CAPTURE_PERM:
+      return usageError(`agent: not allowed to capture (${e.message}): ${PRIVILEGE_ADVICE}`);
+    case NATIVE_ERR.CAPTURE_BAD_FILTER:
+      return usageError(`agent: --filter does not compile: ${e.message}${cfg.filter === undefined ? '' : ` (filter: ${cfg.filter})`}`);
+    case NATIVE_ERR.CAPTURE_IFACE_DOWN:
+      return usageError(`agent: ${e.message}: bring the interface up (ip link set IF up) or capture another`);
+    case NATIVE_ERR.NETNS:
+      if (e.details['errno'] === 1 || /not permitted/i.test(e.message)) return usageError(`agent: cannot enter ${where(cfg.netns)} (${e.message}): ${PRIVILEGE_ADVICE}`);
+      return usageError(`agent: cannot enter ${where(cfg.netns)}: ${e.message}`);
+    case NATIVE_ERR.CAPTURE_OPEN:
+      return usageError(`agent: cannot capture: ${e.message}`);
+    default:
+      return new PodspanError(ERR.IO, `agent: ${e.message}`);
+  }
+}
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** tcpdump's three lines, then podspan's own counters. */
+export function formatSummary(s: AgentSummary): string {
+  const lines = [
+    `${plural(s.captured, 'packet')} captured`,
+    `${plural(s.received, 'packet')} received by filter`,
+    `${plural(s.droppedByKernel, 'packet')} dropped by kernel`,
+    `${plural(AGENT_DROP_REASONS.reduce((a, r) => a + s.drops[r], 0), 'packet')} dropped by podspan (${AGENT_DROP_REASONS.map((r) => `${r} ${s.drops[r]}`).join(', ')})`,
+  ];
+  if (s.truncated > 0) lines.push(`${plural(s.truncated, 'packet')} truncated to the snap length (written, not dropped)`);
+  if (s.reattachments > 0 || s.interfaces.some((i) => i.podIp !== undefined)) lines.push(plural(s.reattachments, 'reattachment'));
+  if (s.interfaces.length > 1) {
+    for (const i of s.interfaces) {
+      lines.push(
+        `  ${i.iface}${i.description === undefined ? '' : ` (${i.description})`}: ${i.written} captured, ${i.received} received by filter, ` +
+          `${i.dropped} dropped by kernel${i.endNote === undefined ? '' : `; ${i.endNote}`}`,
+      );
+    }
+  }
+  return lines.join('\n') + '\n';
+}
+
+function eventLine(e: AgentEvent): string {
+  switch (e.type) {
+    case 'listening':
+      return `podspan: listening on ${e.iface}${e.description === undefined ? '' : ` (${e.description})`}, link-type ${e.linkTypeName}, snapshot length ${e.snapLen} bytes${e.warning === undefined ? '' : ` (warning: ${e.warning})`}`;
+    case 'capture_error':
+      return `podspan: capture on ${e.iface} stopped: ${e.message}`;
+    case 'reattached':
+      return `podspan: reattached: pod ${e.podIp} moved from ${e.from} to ${e.to} after ${e.gapMs} ms`;
+    case 'attach_failed':
+      return `podspan: pod ${e.podIp} is behind ${e.iface} but it cannot be captured yet: ${e.message} (retrying)`;
+  }
+}
+
+/** Runs the agent until count, duration, a signal, or a fatal output error; resolves with the exit status. */
+export async function runAgent(values: AgentFlagValues): Promise<number> {
+  const cfg = agentConfig(values);
+  const stderr = process.stderr;
+  const opts: AgentOptions = {
+    ifaces: cfg.ifaces,
+    podIps: cfg.podIps,
+    sink: () => (cfg.write === '-' ? openStdoutSink() : openFileSink(cfg.write)),
+    onEvent: (e) => {
+      stderr.write(eventLine(e) + '\n');
+    },
+    ...(cfg.netns !== undefined ? { netns: cfg.netns } : {}),
+    ...(cfg.filter !== undefined ? { filter: cfg.filter } : {}),
+    ...(cfg.snapLen !== undefined ? { snapLen: cfg.snapLen } : {}),
+    ...(cfg.count !== undefined ? { count: cfg.count } : {}),
+    ...(cfg.bufferSize !== undefined ? { bufferSize: cfg.bufferSize } : {}),
+  };
+  let agent: Agent;
+  try {
+    agent = await Agent.start(opts);
+  } catch (e) {
+    throw startupError(e, cfg);
+  }
+
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    signals++;
+    if (signals > 1) {
+      stderr.write(`podspan: second ${sig}: exiting without the end-of-capture statistics\n`);
+      process.exit(EXIT.RUNTIME);
+    }
+    void agent.stop('signal');
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const timer = cfg.durationMs === undefined ? undefined : setTimeout(() => void agent.stop('duration'), cfg.durationMs);
+  let summary: AgentSummary;
+  try {
+    summary = await agent.done;
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  stderr.write(formatSummary(summary));
+  if (summary.reason === 'write_error' && summary.writeError !== undefined && summary.writeError.code !== 'EPIPE') {
+    stderr.write(`podspan: writing ${cfg.write === '-' ? 'standard output' : cfg.write} failed: ${summary.writeError.message}\n`);
+    return EXIT.RUNTIME;
+  }
+  if (summary.reason === 'no_interfaces') {
+    stderr.write('podspan: every captured interface went away\n');
+    return EXIT.RUNTIME;
+  }
+  return EXIT.OK;
+}
