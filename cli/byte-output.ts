@@ -16,6 +16,8 @@ export class ByteOutput {
   pos = 0;
   private closed = false;
   private readonly stream: NodeJS.WritableStream;
+  /** Set while the stream is full: callers producing output outside flush() await it. */
+  pending: Promise<void> | undefined = undefined;
 
   constructor(stream: NodeJS.WritableStream = process.stdout) {
     this.stream = stream;
@@ -117,8 +119,12 @@ export class ByteOutput {
     const chunk = this.buf.subarray(0, this.pos);
     this.buf = Buffer.allocUnsafe(CHUNK);
     this.pos = 0;
-    if (!this.stream.write(chunk)) {
-      if (await waitDrain(this.stream)) this.closed = true;
+    if (!this.stream.write(chunk) && this.pending === undefined) {
+      this.pending = waitDrain(this.stream).then((epipe) => {
+        if (epipe) this.closed = true;
+        this.pending = undefined;
+      });
     }
+    if (this.pending !== undefined) await this.pending;
   }
 }

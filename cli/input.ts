@@ -1,13 +1,16 @@
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { ERR, PodspanError } from '../packet/errors.js';
 import { CapfileReader } from '../packet/capfile/reader.js';
 import type { PacketRecord } from '../packet/capfile/types.js';
 
 const CHUNK = 1 << 20;
 
-/** Opens FILE, or standard input for '-', as a stream of chunks. */
-export async function* inputChunks(path: string): AsyncGenerator<Buffer> {
+/**
+ * Opens FILE, or standard input for '-', as a stream of chunks. For a file, the caller may
+ * answer `next(true)` to say that the chunk before the one just received is no longer
+ * referenced, so its memory is read into again; any other answer leaves it alone.
+ */
+export async function* inputChunks(path: string): AsyncGenerator<Buffer, void, boolean | undefined> {
   if (path === '-') {
     for await (const c of process.stdin) yield c as Buffer;
     return;
@@ -22,7 +25,24 @@ export async function* inputChunks(path: string): AsyncGenerator<Buffer> {
     if (err.code === 'EACCES') throw new PodspanError(ERR.IO, `${path}: permission denied`);
     throw e;
   }
-  for await (const c of createReadStream(path, { highWaterMark: CHUNK })) yield c as Buffer;
+  // Two read buffers, alternated: the consumer (forEachRecord) hands one back only once the
+  // reader no longer needs it, so reading a large file makes no garbage for the GC to chase.
+  const fh = await open(path, 'r');
+  try {
+    const spare: Buffer[] = [];
+    let older: Buffer | undefined;
+    for (;;) {
+      const buf = spare.pop() ?? Buffer.allocUnsafeSlow(CHUNK);
+      const { bytesRead } = await fh.read(buf, 0, CHUNK, null);
+      if (bytesRead === 0) return;
+      // The answer is about the chunk before this one.
+      const recycle = yield buf.subarray(0, bytesRead);
+      if (recycle === true && older !== undefined) spare.push(older);
+      older = buf;
+    }
+  } finally {
+    await fh.close();
+  }
 }
 
 /**
@@ -36,12 +56,20 @@ export async function forEachRecord(
   onRecord: (rec: PacketRecord, reader: CapfileReader) => Promise<void> | undefined | void,
   reader: CapfileReader = new CapfileReader(),
 ): Promise<CapfileReader> {
-  for await (const chunk of inputChunks(path)) {
+  const chunks = inputChunks(path);
+  let prev: Buffer | undefined;
+  let recycle = false;
+  for (let it = await chunks.next(); !it.done; it = await chunks.next(recycle)) {
+    const chunk = it.value;
     reader.push(chunk);
     for (let rec = reader.next(); rec !== null; rec = reader.next()) {
       const p = onRecord(rec, reader);
       if (p) await p;
     }
+    // Everything the reader still needs lies in the chunk just pushed: the one before it is
+    // free (a record longer than a chunk keeps both referenced, and then nothing is reused).
+    recycle = prev !== undefined && reader.bufferedBytes <= chunk.length;
+    prev = chunk;
   }
   reader.end();
   for (let rec = reader.next(); rec !== null; rec = reader.next()) {

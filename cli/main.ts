@@ -7,7 +7,8 @@ const USAGE = `usage: podspan <command> [options]
   read FILE [--json] [-c COUNT]   decode a pcap/pcapng ('-' = stdin); one line per packet
   convert IN OUT                  pcap <-> pcapng (format from OUT's extension)
   flows FILE [--json]             TCP/UDP conversations: packets and bytes each way, start, end, state
-  streams FILE -o DIR [--json]    reassembled TCP payload per connection and direction
+  streams FILE -o DIR [--json] [--memcap SIZE] [--max-connections N]
+                                  reassembled TCP payload per connection and direction
   lab up|down|status              the local lab node (network namespaces)
   demo                            the whole path on the lab node, ending in a report
 
@@ -76,10 +77,13 @@ async function main(argv: string[]): Promise<number> {
       return runFlows(a.positionals[0]!, { json: a.values.json === true });
     }
     case 'streams': {
-      const a = parse(rest, { json: { type: 'boolean' }, out: { type: 'string', short: 'o' } }, [1, 1], cmd);
+      const a = parse(rest, { json: { type: 'boolean' }, out: { type: 'string', short: 'o' }, memcap: { type: 'string' }, 'max-connections': { type: 'string' } }, [1, 1], cmd);
       if (typeof a.values.out !== 'string') throw usageError('streams: -o DIR is required (where to write the reassembled payload)');
-      const { runStreams } = await import('./streams.js');
-      return runStreams(a.positionals[0]!, { outDir: a.values.out, json: a.values.json === true });
+      const { runStreams, DEFAULT_STREAMS_MEMCAP } = await import('./streams.js');
+      const { parseSize } = await import('./units.js');
+      const memCapBytes = typeof a.values.memcap === 'string' ? parseSize(a.values.memcap, '--memcap') : DEFAULT_STREAMS_MEMCAP;
+      const maxConnections = positiveInt(a.values['max-connections'] as string | undefined, '--max-connections');
+      return runStreams(a.positionals[0]!, { outDir: a.values.out, json: a.values.json === true, memCapBytes, ...(maxConnections !== undefined ? { maxConnections } : {}) });
     }
     case 'agent': {
       const { AGENT_OPTIONS, runAgent } = await import('./agent.js');

@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { Parser } from '../packet/decode/parser.js';
 import { DECODE_STATUS } from '../packet/decode/status.js';
@@ -6,7 +6,7 @@ import { TcpReassembler, TCP_DIR, type TcpConn, type TcpDir, type TcpSegmentIn, 
 import type { TcpHandler } from '../packet/reassembly/tcp-stream.js';
 import { formatIPv4, formatIPv6 } from '../packet/wire/ip-addr.js';
 import { forEachRecord } from './input.js';
-import { LineOutput } from './output.js';
+import { ByteOutput } from './byte-output.js';
 
 const IPPROTO_TCP = 6;
 /** Open stream files at once; more are closed least-recently-used first and reopened for append. */
@@ -15,8 +15,15 @@ const MAX_OPEN_FILES = 256;
 export interface StreamsOptions {
   outDir: string;
   json: boolean;
-  reassembly?: Partial<TcpReassemblerOptions>;
+  /** Memory budget in bytes: out-of-order data gets it whole, connection state gets as many connections as CONN_STATE_BYTES each fit in it. */
+  memCapBytes: number;
+  /** Overrides the connection limit derived from memCapBytes. */
+  maxConnections?: number;
 }
+
+/** What one tracked connection costs (reassembler state, file names, JSON edge), measured on 100k half-open connections. */
+export const CONN_STATE_BYTES = 2048;
+export const DEFAULT_STREAMS_MEMCAP = 64 * 1024 * 1024;
 
 function addr(buf: Buffer, v: 4 | 6): string {
   return v === 4 ? formatIPv4(buf, 0) : formatIPv6(buf, 0);
@@ -37,7 +44,8 @@ interface DirFile {
 }
 
 interface ConnFiles {
-  base: string;
+  /** Name without suffix, chosen at the first data (the 4-tuple, then -1, -2, … if taken). */
+  base: string | undefined;
   dirs: [DirFile, DirFile];
   /** Bytes cut by the snap length per direction: reported apart from gapBytes (Wireshark does not count them missing). */
   snapCut: [number, number];
@@ -50,7 +58,6 @@ interface ConnFiles {
  */
 class StreamWriter implements TcpHandler {
   private readonly files = new Map<TcpConn, ConnFiles>();
-  private readonly baseCount = new Map<string, number>();
   private readonly open = new Map<DirFile, true>();
   readonly results: string[] = [];
 
@@ -60,13 +67,23 @@ class StreamWriter implements TcpHandler {
   ) {}
 
   onOpen(conn: TcpConn): void {
+    const mk = (): DirFile => ({ path: '', fd: -1, created: false });
+    this.files.set(conn, { base: undefined, dirs: [mk(), mk()], snapCut: [0, 0] });
+  }
+
+  /**
+   * Names a connection's files at its first data. A later connection on the same 4-tuple
+   * finds the earlier one's files and takes -1, -2, …; asking the directory instead of
+   * remembering every 4-tuple keeps memory flat however many connections pass.
+   */
+  private name(conn: TcpConn, cf: ConnFiles): void {
     const v = conn.ipVersion;
     const base0 = `${addr(conn.clientAddr, v)}.${conn.clientPort}-${addr(conn.serverAddr, v)}.${conn.serverPort}`;
-    const n = this.baseCount.get(base0) ?? 0;
-    this.baseCount.set(base0, n + 1);
-    const base = n === 0 ? base0 : `${base0}-${n}`;
-    const mk = (suffix: string): DirFile => ({ path: join(this.outDir, `${base}.${suffix}`), fd: -1, created: false });
-    this.files.set(conn, { base, dirs: [mk('c2s'), mk('s2c')], snapCut: [0, 0] });
+    let base = base0;
+    for (let n = 1; existsSync(join(this.outDir, `${base}.c2s`)) || existsSync(join(this.outDir, `${base}.s2c`)); n++) base = `${base0}-${n}`;
+    cf.base = base;
+    cf.dirs[0].path = join(this.outDir, `${base}.c2s`);
+    cf.dirs[1].path = join(this.outDir, `${base}.s2c`);
   }
 
   private fdOf(f: DirFile): number {
@@ -88,7 +105,9 @@ class StreamWriter implements TcpHandler {
   }
 
   onData(conn: TcpConn, dir: TcpDir, data: Buffer): void {
-    const f = this.files.get(conn)!.dirs[dir];
+    const cf = this.files.get(conn)!;
+    if (cf.base === undefined) this.name(conn, cf);
+    const f = cf.dirs[dir];
     const fd = this.fdOf(f);
     let done = 0;
     while (done < data.length) done += writeSync(fd, data, done, data.length - done);
@@ -124,29 +143,51 @@ class StreamWriter implements TcpHandler {
   }
 }
 
-/** `podspan streams FILE -o DIR [--json]`. */
+/** tcpdump-style closing lines: what was delivered, and every byte that was not, by reason. */
+function summary(ra: TcpReassembler, tcpPackets: number): string {
+  const c = ra.counters;
+  const lines = [
+    `${tcpPackets} TCP segments, ${c.connsOpened} connections`,
+    `${c.deliveredBytes} bytes delivered, ${c.gapBytes} bytes missing in capture (gaps)`,
+  ];
+  const drops = Object.entries(c.drops).filter(([, d]) => d.bytes > 0 || d.segments > 0);
+  if (drops.length > 0) lines.push(`not delivered: ${drops.map(([r, d]) => `${r} ${d.bytes} bytes/${d.segments} segments`).join(', ')}`);
+  const evicted = c.connsClosed['evicted'] ?? 0;
+  if (evicted > 0) lines.push(`${evicted} connections evicted (connection limit ${ra.options.maxConnections}: raise --memcap or --max-connections)`);
+  return lines.map((l) => `podspan: ${l}\n`).join('');
+}
+
+/** `podspan streams FILE -o DIR [--json] [--memcap SIZE] [--max-connections N]`. */
 export async function runStreams(file: string, opts: StreamsOptions): Promise<number> {
   mkdirSync(opts.outDir, { recursive: true });
-  const out = new LineOutput();
-  const lines: string[] = [];
-  const writer = new StreamWriter(opts.outDir, opts.json ? (l) => lines.push(l) : undefined);
-  const ra = new TcpReassembler(writer, opts.reassembly ?? {});
+  // JSON lines are written as connections close, straight into an output buffer: a flush at
+  // the end closes every connection at once, and holding those lines as strings would cost
+  // more than the connections did.
+  const out = new ByteOutput();
+  const writer = new StreamWriter(
+    opts.outDir,
+    opts.json
+      ? (l) => {
+          void out.reserve();
+          out.ascii(l);
+          out.byte(10);
+        }
+      : undefined,
+  );
+  const reassembly: Partial<TcpReassemblerOptions> = {
+    memCapBytes: opts.memCapBytes,
+    maxConnections: opts.maxConnections ?? Math.max(16, Math.floor(opts.memCapBytes / CONN_STATE_BYTES)),
+  };
+  const ra = new TcpReassembler(writer, reassembly);
   const parser = new Parser();
   const seg: TcpSegmentIn = {
     tsSec: 0, tsNsec: 0, addrBuf: Buffer.alloc(0), srcOff: 0, dstOff: 0, addrLen: 4,
     sport: 0, dport: 0, seq: 0, ack: 0, flags: 0, window: 0, wscale: -1, payload: Buffer.alloc(0), payloadLen: 0,
   };
   let tcpPackets = 0;
-  const flushLines = async (): Promise<void> => {
-    for (const l of lines) {
-      const p = out.line(l);
-      if (p) await p;
-    }
-    lines.length = 0;
-  };
   await forEachRecord(file, (rec) => {
     parser.decode(rec.data, rec.iface.linkType, rec.wireLen);
-    if (parser.ipVersion === 0 || parser.l4Proto !== IPPROTO_TCP || parser.isFragment || parser.status === DECODE_STATUS.MALFORMED) return lines.length > 256 ? flushLines() : undefined;
+    if (parser.ipVersion === 0 || parser.l4Proto !== IPPROTO_TCP || parser.isFragment || parser.status === DECODE_STATUS.MALFORMED) return undefined;
     tcpPackets++;
     seg.tsSec = rec.tsSec;
     seg.tsNsec = rec.tsNsec;
@@ -166,11 +207,11 @@ export async function runStreams(file: string, opts: StreamsOptions): Promise<nu
     seg.payload = parser.data.subarray(start, Math.max(start, end));
     seg.payloadLen = parser.payloadLen;
     ra.add(seg);
-    return lines.length > 256 ? flushLines() : undefined;
+    // Connections closed by this segment (evictions) may have filled the output: wait for it.
+    return out.pending;
   });
   ra.flushAll();
-  await flushLines();
   await out.flush();
-  void tcpPackets;
+  process.stderr.write(summary(ra, tcpPackets));
   return 0;
 }

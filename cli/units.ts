@@ -1,0 +1,13 @@
+import { usageError } from './errors.js';
+
+const SIZE_UNITS: Record<string, number> = { '': 1, B: 1, K: 1024, KB: 1024, KIB: 1024, M: 1024 ** 2, MB: 1024 ** 2, MIB: 1024 ** 2, G: 1024 ** 3, GB: 1024 ** 3, GIB: 1024 ** 3, T: 1024 ** 4, TB: 1024 ** 4, TIB: 1024 ** 4 };
+
+/** "64M", "1.5G", "4096" → bytes (binary units, as tcpdump's -C and kubectl's Mi/Gi). Usage error otherwise. */
+export function parseSize(text: string, flag: string): number {
+  const m = /^([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)$/.exec(text.trim());
+  const unit = m ? SIZE_UNITS[m[2]!.toUpperCase()] : undefined;
+  if (!m || unit === undefined) throw usageError(`${flag} wants a size such as 64M, 1G or 4096, got "${text}"`);
+  const n = Math.floor(Number(m[1]) * unit);
+  if (!Number.isSafeInteger(n) || n <= 0) throw usageError(`${flag} wants a positive size, got "${text}"`);
+  return n;
+}
