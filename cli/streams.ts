@@ -2,7 +2,7 @@ import { closeSync, existsSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { Parser } from '../packet/decode/parser.js';
 import { DECODE_STATUS } from '../packet/decode/status.js';
-import { TcpReassembler, TCP_DIR, type TcpConn, type TcpDir, type TcpSegmentIn, type TcpCloseReason, type TcpGapReason, type TcpReassemblerOptions } from '../packet/reassembly/index.js';
+import { Defragmenter, DEFRAG_STATUS, type FragmentIn, TcpReassembler, TCP_DIR, type TcpConn, type TcpDir, type TcpSegmentIn, type TcpCloseReason, type TcpGapReason, type TcpReassemblerOptions } from '../packet/reassembly/index.js';
 import type { TcpHandler } from '../packet/reassembly/tcp-stream.js';
 import { formatIPv4, formatIPv6 } from '../packet/wire/ip-addr.js';
 import { forEachRecord } from './input.js';
@@ -143,6 +143,15 @@ class StreamWriter implements TcpHandler {
   }
 }
 
+function fillSeg(seg: TcpSegmentIn, tsSec: number, tsNsec: number, addrBuf: Buffer, srcOff: number, dstOff: number, addrLen: 4 | 16): void {
+  seg.tsSec = tsSec;
+  seg.tsNsec = tsNsec;
+  seg.addrBuf = addrBuf;
+  seg.srcOff = srcOff;
+  seg.dstOff = dstOff;
+  seg.addrLen = addrLen;
+}
+
 /** tcpdump-style closing lines: what was delivered, and every byte that was not, by reason. */
 function summary(ra: TcpReassembler, tcpPackets: number): string {
   const c = ra.counters;
@@ -185,16 +194,54 @@ export async function runStreams(file: string, opts: StreamsOptions): Promise<nu
     sport: 0, dport: 0, seq: 0, ack: 0, flags: 0, window: 0, wscale: -1, payload: Buffer.alloc(0), payloadLen: 0,
   };
   let tcpPackets = 0;
+  // IPv4 fragments of TCP are put back together before reassembly (capture time drives the
+  // defragmenter's timeouts). TODO(#4): IPv6 fragments (the parser does not yet expose the
+  // Fragment header's offset).
+  const defrag = new Defragmenter();
+  const frag: FragmentIn = {
+    tsSec: 0, tsNsec: 0, version: 4, id: 0, addrBuf: Buffer.alloc(0), srcOff: 0, dstOff: 0,
+    protocol: 0, fragOff: 0, moreFragments: false, payload: Buffer.alloc(0), payloadLen: 0,
+  };
   await forEachRecord(file, (rec) => {
     parser.decode(rec.data, rec.iface.linkType, rec.wireLen);
+    if (parser.ipVersion === 4 && parser.isFragment && parser.ipProto === IPPROTO_TCP) {
+      const d = parser.data;
+      const ip = parser.ipOffset;
+      const ihl = (d.readUInt8(ip) & 0x0f) * 4;
+      const ff = d.readUInt16BE(ip + 6);
+      const start = Math.min(ip + ihl, d.length);
+      frag.tsSec = rec.tsSec;
+      frag.tsNsec = rec.tsNsec;
+      frag.id = d.readUInt16BE(ip + 4);
+      frag.addrBuf = d;
+      frag.srcOff = parser.ipSrcOffset;
+      frag.dstOff = parser.ipDstOffset;
+      frag.protocol = IPPROTO_TCP;
+      frag.fragOff = (ff & 0x1fff) * 8;
+      frag.moreFragments = (ff & 0x2000) !== 0;
+      frag.payloadLen = parser.ipPayloadLen;
+      frag.payload = d.subarray(start, Math.min(start + parser.ipPayloadLen, d.length));
+      if (defrag.add(frag) !== DEFRAG_STATUS.COMPLETE) return undefined;
+      const seg0 = defrag.payload;
+      if (seg0.length < 20 || (seg0.readUInt8(12) >>> 4) * 4 < 20 || (seg0.readUInt8(12) >>> 4) * 4 > seg0.length) return undefined;
+      const hl = (seg0.readUInt8(12) >>> 4) * 4;
+      tcpPackets++;
+      fillSeg(seg, rec.tsSec, rec.tsNsec, parser.data, parser.ipSrcOffset, parser.ipDstOffset, 4);
+      seg.sport = seg0.readUInt16BE(0);
+      seg.dport = seg0.readUInt16BE(2);
+      seg.seq = seg0.readUInt32BE(4);
+      seg.ack = seg0.readUInt32BE(8);
+      seg.flags = seg0.readUInt8(13);
+      seg.window = seg0.readUInt16BE(14);
+      seg.wscale = -1;
+      seg.payload = seg0.subarray(hl);
+      seg.payloadLen = seg0.length - hl;
+      ra.add(seg);
+      return out.pending;
+    }
     if (parser.ipVersion === 0 || parser.l4Proto !== IPPROTO_TCP || parser.isFragment || parser.status === DECODE_STATUS.MALFORMED) return undefined;
     tcpPackets++;
-    seg.tsSec = rec.tsSec;
-    seg.tsNsec = rec.tsNsec;
-    seg.addrBuf = parser.data;
-    seg.srcOff = parser.ipSrcOffset;
-    seg.dstOff = parser.ipDstOffset;
-    seg.addrLen = parser.ipVersion === 4 ? 4 : 16;
+    fillSeg(seg, rec.tsSec, rec.tsNsec, parser.data, parser.ipSrcOffset, parser.ipDstOffset, parser.ipVersion === 4 ? 4 : 16);
     seg.sport = parser.sport;
     seg.dport = parser.dport;
     seg.seq = parser.seq;
@@ -213,5 +260,7 @@ export async function runStreams(file: string, opts: StreamsOptions): Promise<nu
   ra.flushAll();
   await out.flush();
   process.stderr.write(summary(ra, tcpPackets));
+  const dc = defrag.counters;
+  if (dc.receivedFragments > 0) process.stderr.write(`podspan: ${dc.receivedFragments} IPv4 fragments, ${dc.datagrams} datagrams reassembled\n`);
   return 0;
 }
