@@ -9,10 +9,15 @@ const USAGE = `usage: podspan <command> [options]
   flows FILE [--json]             TCP/UDP conversations: packets and bytes each way, start, end, state
   streams FILE -o DIR [--json] [--memcap SIZE] [--max-connections N]
                                   reassembled TCP payload per connection and direction
+  agent [--iface IF]... [--pod-ip IP] [--filter BPF] [--snaplen N] -w FILE|- [-c N] [--duration S]
+                                  capture pod veths with libpcap into pcapng
+  collector [--vxlan ADDR]... [--gre] [--out DIR] [--rotate-size SIZE] [--rotate-time DUR]
+            [--keep-files N] [--keep-bytes SIZE] [--split-by pod|source|none] [--stdout]
+                                  receive mirrored traffic (VXLAN, GRE, ERSPAN I/II/III), store or stream it
   lab up|down|status              the local lab node (network namespaces)
   demo                            the whole path on the lab node, ending in a report
 
-  agent, collector, replay: see ARCHITECTURE.md (not in this build yet)
+  replay, and agent --to / collector --ws --tap --replay-to: see ARCHITECTURE.md (not in this build yet)
 
 Exit status: 0 success, 1 runtime or data error, 2 usage error.
 `;
@@ -89,7 +94,10 @@ async function main(argv: string[]): Promise<number> {
       const { AGENT_OPTIONS, runAgent } = await import('./agent.js');
       return runAgent(parse(rest, AGENT_OPTIONS, [0, 0], cmd).values);
     }
-    case 'collector':
+    case 'collector': {
+      const { COLLECTOR_OPTIONS, runCollector } = await import('./collector.js');
+      return runCollector(parse(rest, COLLECTOR_OPTIONS, [0, 0], cmd).values);
+    }
     case 'replay':
       throw usageError(`"podspan ${cmd}" is part of the CLI contract but not in this build yet`);
     default:

@@ -1,0 +1,148 @@
+/**
+ * The collector: ingests (VXLAN listeners, the GRE/ERSPAN raw socket) feed every frame,
+ * synchronously, to every sink (pcapng store, stdout stream). Counters of every stage live
+ * in one CollectorMetrics.
+ *
+ * Start order: sinks first (the store repairs leftover `.part` files), then listeners, so no
+ * frame arrives before there is somewhere to put it. Stop order: listeners first (no frame
+ * is delivered after they close), then sinks (flush, ISBs, fsync, rename).
+ *
+ * The native addon is loaded only when GRE is asked for: a collector that only listens for
+ * VXLAN and writes files starts without libpcap.
+ */
+import type { Writable } from 'node:stream';
+
+import { ReceiveClock } from './clock.js';
+import type { IngestFrame } from './ingest/frame.js';
+import { GRE_DROP_REASONS, GreListener, type GreDropReason } from './ingest/gre.js';
+import { DEFAULT_MAX_SOURCES, SourceTable, type Source } from './ingest/source.js';
+import { VXLAN_DROP_REASONS, VxlanListener, type VxlanDropReason } from './ingest/vxlan.js';
+import { CollectorMetrics, type Stage, type StageSnapshot } from './metrics.js';
+import { PcapngStore, STORE_DROP_REASONS, type PcapngStoreOptions, type RepairReport } from './sink/pcapng-store.js';
+import type { FrameSink } from './sink/sink.js';
+import { STDOUT_DROP_REASONS, StdoutSink } from './sink/stdout.js';
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+export interface CollectorOptions {
+  /** VXLAN listeners (UDP). */
+  vxlan?: ListenAddress[];
+  /** GRE/ERSPAN raw socket; absent = no GRE ingest. */
+  gre?: { bindAddress?: string; netns?: string };
+  /** pcapng store; absent = no files. */
+  store?: Omit<PcapngStoreOptions, 'stage' | 'metrics' | 'clock'>;
+  /** pcap stream; absent = none. */
+  stdout?: { stream?: Writable; maxQueueBytes?: number };
+  maxSources?: number;
+}
+
+export interface CollectorSummary {
+  stages: StageSnapshot[];
+  sources: Array<Pick<Source, 'name' | 'description' | 'frames'>>;
+  filesFinished: number;
+  filesDeleted: number;
+  repaired: RepairReport[];
+  /** Why the stdout stream ended early (EPIPE…), if it did. */
+  stdoutEnded: string | undefined;
+  /** Stages whose counters do not add up; always empty unless there is a bug. */
+  invariantViolations: string[];
+}
+
+export class Collector {
+  readonly metrics: CollectorMetrics;
+  readonly sources: SourceTable;
+  readonly clock: ReceiveClock;
+  readonly vxlanListeners: VxlanListener[];
+  greListener: GreListener | undefined;
+  readonly store: PcapngStore | undefined;
+  readonly stdout: StdoutSink | undefined;
+  readonly sinks: FrameSink[];
+  /** Called once when every sink has ended on its own (the stdout reader went away, no store). */
+  onAllSinksEnded: (() => void) | undefined;
+  private readonly vxlanStage: Stage<VxlanDropReason> | undefined;
+  private readonly greStage: Stage<GreDropReason> | undefined;
+  private stopping: Promise<CollectorSummary> | undefined;
+
+  private constructor(opts: CollectorOptions) {
+    this.metrics = new CollectorMetrics();
+    this.sources = new SourceTable(opts.maxSources ?? DEFAULT_MAX_SOURCES);
+    this.sources.onNew = () => {
+      this.metrics.sources++;
+    };
+    this.clock = new ReceiveClock();
+    this.vxlanListeners = [];
+    this.greListener = undefined;
+    this.onAllSinksEnded = undefined;
+    this.stopping = undefined;
+    this.vxlanStage = (opts.vxlan ?? []).length > 0 ? this.metrics.stage('vxlan', VXLAN_DROP_REASONS) : undefined;
+    this.greStage = opts.gre !== undefined ? this.metrics.stage('gre', GRE_DROP_REASONS) : undefined;
+    this.sinks = [];
+    this.store = undefined;
+    this.stdout = undefined;
+    if (opts.store !== undefined) {
+      this.store = PcapngStore.open({ ...opts.store, stage: this.metrics.stage('store', STORE_DROP_REASONS), metrics: this.metrics, clock: this.clock });
+      this.sinks.push(this.store);
+    }
+    if (opts.stdout !== undefined) {
+      const s = new StdoutSink({ stage: this.metrics.stage('stdout', STDOUT_DROP_REASONS), ...opts.stdout });
+      s.onEnded = () => {
+        if (this.store === undefined) this.onAllSinksEnded?.();
+      };
+      this.stdout = s;
+      this.sinks.push(s);
+    }
+  }
+
+  /**
+   * Opens the sinks, then binds every listener. Rejects with the first error (a bind error
+   * from node:dgram, a CaptureError from the raw socket, a PodspanError IO for the output
+   * directory) after closing whatever was opened.
+   */
+  static async start(opts: CollectorOptions): Promise<Collector> {
+    const c = new Collector(opts);
+    const sinks = c.sinks;
+    const onFrame = (f: IngestFrame & { source: Source }): void => {
+      for (let i = 0; i < sinks.length; i++) sinks[i]!.write(f);
+    };
+    try {
+      for (const a of opts.vxlan ?? []) {
+        c.vxlanListeners.push(await VxlanListener.open({ host: a.host, port: a.port, sources: c.sources, stage: c.vxlanStage!, clock: c.clock, onFrame }));
+      }
+      if (opts.gre !== undefined) {
+        c.greListener = await GreListener.open({ ...opts.gre, sources: c.sources, stage: c.greStage!, onFrame });
+      }
+    } catch (e) {
+      await c.stop();
+      throw e;
+    }
+    return c;
+  }
+
+  /** Closes the listeners, then the sinks; resolves with the final counters. Idempotent. */
+  stop(): Promise<CollectorSummary> {
+    if (this.stopping === undefined) this.stopping = this.doStop();
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<CollectorSummary> {
+    await Promise.all(this.vxlanListeners.map((l) => l.close()));
+    this.greListener?.close();
+    for (const s of this.sinks) await s.close();
+    return this.summary();
+  }
+
+  summary(): CollectorSummary {
+    return {
+      stages: this.metrics.snapshot(),
+      sources: this.sources.all.map((s) => ({ name: s.name, description: s.description, frames: s.frames })),
+      filesFinished: this.store?.filesFinished ?? 0,
+      filesDeleted: this.store?.filesDeleted ?? 0,
+      repaired: this.store?.repaired ?? [],
+      stdoutEnded: this.stdout?.endError === undefined ? undefined : (this.stdout.endError as NodeJS.ErrnoException).code ?? this.stdout.endError.message,
+      invariantViolations: this.metrics.invariantViolations(),
+    };
+  }
+}
