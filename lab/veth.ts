@@ -1,95 +1,10 @@
 /**
- * Which veth in a node's network namespace carries a pod's traffic, found from the node
- * side the way a capture agent on a Kubernetes node must (it cannot ask the pod):
- *
- *   1. route:  `ip route get POD_IP` names a veth directly (Calico, Cilium and other
- *              routed CNIs install a /32 route per pod).
- *   2. fdb:    the route names a bridge (bridge CNI, flannel's cni0): the neighbour table
- *              gives the pod's MAC, the bridge's forwarding database the port it was
- *              learnt on.
- *   3. peer:   scan the named namespaces (/var/run/netns: the lab's, containerd's cni-*)
- *              for the interface holding POD_IP; its veth peer's ifindex (`link_index`)
- *              names the node-side veth, confirmed by that veth pointing back.
+ * The node-side veth of a lab pod, found from both ends (the lab knows both namespaces).
+ * Finding a veth from a pod IP alone, as a node agent must, is the agent's job:
+ * agent/target/veth.ts `findVethForPodIp`.
  */
-import { ipJson, run } from './exec.js';
-import { addrs, ipv4Of, isVeth, links, listNetns, type IpLink } from './netns.js';
-
-export type VethLookupMethod = 'route' | 'fdb' | 'peer';
-
-export interface VethForPodIp {
-  /** Interface name in the node namespace. */
-  ifname: string;
-  ifindex: number;
-  method: VethLookupMethod;
-}
-
-export interface FindVethOptions {
-  /** The node's namespace (a name under /var/run/netns); default: this process's. */
-  netns?: string;
-  /** Allow method 3 (enter other namespaces read-only with `ip -n`); default true. */
-  scan?: boolean;
-}
-
-interface RouteGet {
-  dev?: string;
-}
-
-interface NeighEntry {
-  dst: string;
-  dev?: string;
-  lladdr?: string;
-  state?: string[];
-}
-
-interface FdbEntry {
-  mac: string;
-  ifname?: string;
-  master?: string;
-  state?: string;
-  flags?: string[];
-}
-
-const IPV4_RE = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
-
-/** The node-side veth for a pod IPv4 address, or undefined when none is found. */
-export async function findVethForPodIp(podIp: string, opts: FindVethOptions = {}): Promise<VethForPodIp | undefined> {
-  if (!IPV4_RE.test(podIp)) return undefined;
-  const ns = opts.netns;
-  const nodeLinks = await links(ns);
-  const byName = new Map(nodeLinks.map((l) => [l.ifname, l] as const));
-
-  // 1. route
-  let routeDev: string | undefined;
-  try {
-    routeDev = (await ipJson<RouteGet>(['route', 'get', podIp], ns))[0]?.dev;
-  } catch {
-    routeDev = undefined; // no route: only the scan can help
-  }
-  const routed = routeDev === undefined ? undefined : byName.get(routeDev);
-  if (routed !== undefined && isVeth(routed)) return { ifname: routed.ifname, ifindex: routed.ifindex, method: 'route' };
-
-  // 2. neighbour + bridge FDB
-  if (routed !== undefined && routed.linkinfo?.info_kind === 'bridge') {
-    const found = await viaFdb(podIp, routed.ifname, byName, ns);
-    if (found !== undefined) return found;
-  }
-
-  // 3. veth peer of the interface holding the address
-  if (opts.scan === false) return undefined;
-  return viaPeer(podIp, nodeLinks, ns);
-}
-
-async function viaFdb(podIp: string, bridge: string, byName: Map<string, IpLink>, ns: string | undefined): Promise<VethForPodIp | undefined> {
-  const neigh = await ipJson<NeighEntry>(['neigh', 'show', 'to', podIp, 'dev', bridge], ns);
-  const mac = neigh.find((n) => n.lladdr !== undefined && !(n.state ?? []).includes('FAILED'))?.lladdr;
-  if (mac === undefined) return undefined;
-  const { stdout } = await run('bridge', [...(ns === undefined ? [] : ['-n', ns]), '-j', 'fdb', 'show', 'br', bridge]);
-  const fdb = stdout.trim() === '' ? [] : (JSON.parse(stdout) as FdbEntry[]);
-  const entry = fdb.find((f) => f.mac.toLowerCase() === mac.toLowerCase() && f.state !== 'permanent' && f.ifname !== undefined);
-  const port = entry?.ifname === undefined ? undefined : byName.get(entry.ifname);
-  if (port === undefined || !isVeth(port)) return undefined;
-  return { ifname: port.ifname, ifindex: port.ifindex, method: 'fdb' };
-}
+import { ipJson } from './exec.js';
+import { isVeth, links, type IpLink } from './netns.js';
 
 interface NsId {
   nsid: number;
@@ -108,25 +23,6 @@ async function peerIsIn(link: IpLink, fromNs: string, targetNs: string | undefin
   const entry = ids.find((i) => i.nsid === link.link_netnsid);
   if (entry === undefined) return targetNs === undefined;
   return targetNs === undefined ? entry.name === undefined : entry.name === targetNs;
-}
-
-async function viaPeer(podIp: string, nodeLinks: IpLink[], ns: string | undefined): Promise<VethForPodIp | undefined> {
-  for (const other of listNetns()) {
-    if (other === ns) continue;
-    let holders;
-    try {
-      holders = await addrs(other);
-    } catch {
-      continue; // vanished meanwhile
-    }
-    for (const a of holders) {
-      if (ipv4Of(a)?.local !== podIp || !isVeth(a) || a.link_index === undefined) continue;
-      if (!(await peerIsIn(a, other, ns))) continue;
-      const peer = nodeLinks.find((l) => l.ifindex === a.link_index && isVeth(l) && l.link_index === a.ifindex);
-      if (peer !== undefined) return { ifname: peer.ifname, ifindex: peer.ifindex, method: 'peer' };
-    }
-  }
-  return undefined;
 }
 
 /**

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { findVethForPodIp, httpFromNetns, labDown, labStatus, labUp, listNetns, netnsPids, type LabOptions } from '../../lab/index.js';
+import { httpFromNetns, labDown, labStatus, labUp, listNetns, netnsPids, type LabOptions } from '../../lab/index.js';
 
 // Real network namespaces: the lab node with its CNI-wired pods, under a test prefix so a
 // lab someone has up (prefix psl-) is left alone. Removed in teardown even on failure.
@@ -71,13 +71,7 @@ t.test('real netns lab: up wires 2 CNI pods, HTTP works client->server, up is id
   const missing = await httpFromNetns('psl-lt-pod-client', `${svc.url!}api/items/9`);
   t.equal(missing[0]!.status, 404);
 
-  // The node side finds the server's veth from its IP alone.
-  const byScan = await findVethForPodIp(server.ip!, { netns: NODE_NS });
-  t.same(byScan && { ifname: byScan.ifname, ifindex: byScan.ifindex }, { ifname: server.hostVeth, ifindex: server.hostVethIfindex }, `findVethForPodIp via ${String(byScan?.method)}`);
-  await httpFromNetns(NODE_NS, `${svc.url!}health`); // the node now has a neighbour entry
-  const byFdb = await findVethForPodIp(server.ip!, { netns: NODE_NS, scan: false });
-  t.same(byFdb, { ifname: server.hostVeth, ifindex: server.hostVethIfindex, method: 'fdb' }, 'neighbour + bridge FDB give the same veth');
-  t.equal(await findVethForPodIp('10.78.0.250', { netns: NODE_NS }), undefined, 'unknown IP: undefined');
+  // Finding the veth from the pod IP alone: test/agent/target/veth-netns.test.ts.
 
   const again = await labUp(OPTS);
   t.same(again, info, 'second up finds everything and returns the same info');

@@ -1,0 +1,280 @@
+/**
+ * bench/capture: `podspan agent -w` against `tcpdump -w` on the same pod veth at the same
+ * time, in a lab node of its own (prefix psl-ab-, removed at the end).
+ *
+ *   1. Offered loads of 60-byte UDP frames (18-byte payload) from the client pod to the
+ *      server pod at rising rates, sent by a small C generator (sendmmsg, compiled here with
+ *      gcc; iperf3 -u -l 18 when gcc is missing, which tops out far lower).
+ *   2. Bulk TCP (iperf3) from the client pod to the server pod.
+ *
+ * Both capture with the same BPF filter and an 8 MiB kernel ring (tcpdump -B 8192) and
+ * write to /dev/null, so the disk is out of the comparison. For each rate: frames sent,
+ * captured, dropped, CPU per packet (utime + stime deltas from /proc/PID/stat, all threads,
+ * over the measured load, divided by the frames sent in it; after a 1 s warm-up load) and
+ * the ratio podspan/tcpdump. "Lossless": the tool captured every frame sent (warm-up
+ * included) and neither the kernel nor podspan dropped any. The highest lossless rate is
+ * bounded by what the generator reaches on this machine while both capture.
+ *
+ * usage: node dist/bench/capture.js [--seconds 3] [--rates 25000,50000,...] [--tcp-seconds 5]
+ * Needs root. Not part of the test suite.
+ */
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+import { labDown, labUp, type LabOptions } from '../lab/index.js';
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '3' },
+    rates: { type: 'string', default: '25000,50000,100000,200000,300000,400000,0' },
+    'tcp-seconds': { type: 'string', default: '5' },
+  },
+});
+const SECONDS = Number(values.seconds);
+const RATES = values.rates.split(',').map(Number);
+const TCP_SECONDS = Number(values['tcp-seconds']);
+const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'main.js');
+const LAB: LabOptions = { prefix: 'psl-ab-', subnet: '10.85.0.0/24' };
+const NODE_NS = 'psl-ab-node';
+const UDP_PORT = 9; // nothing listens: the pod's kernel drops the frames cheaply
+const PAYLOAD = 18; // 14 Ethernet + 20 IPv4 + 8 UDP + 18 = 60 bytes on the wire
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+const GENERATOR_C = String.raw`
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#define BATCH 64
+static double now(void) { struct timespec ts; clock_gettime(CLOCK_MONOTONIC, &ts); return ts.tv_sec + ts.tv_nsec / 1e9; }
+int main(int argc, char **argv) {
+  if (argc < 6) { fprintf(stderr, "usage: udpgen DST PORT PPS(0=max) SECONDS PAYLOAD\n"); return 2; }
+  struct sockaddr_in a = {0}; a.sin_family = AF_INET; a.sin_port = htons(atoi(argv[2]));
+  if (inet_pton(AF_INET, argv[1], &a.sin_addr) != 1) return 2;
+  double pps = atof(argv[3]), secs = atof(argv[4]); int len = atoi(argv[5]);
+  if (len < 8 || len > 1472 || secs <= 0 || secs > 600) return 2;
+  int s = socket(AF_INET, SOCK_DGRAM, 0);
+  if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof a) < 0) { perror("socket"); return 1; }
+  static char buf[BATCH][1500]; struct mmsghdr m[BATCH]; struct iovec iov[BATCH];
+  memset(m, 0, sizeof m);
+  for (int i = 0; i < BATCH; i++) { iov[i].iov_base = buf[i]; iov[i].iov_len = len; m[i].msg_hdr.msg_iov = &iov[i]; m[i].msg_hdr.msg_iovlen = 1; }
+  unsigned long long sent = 0; double t0 = now(), end = t0 + secs;
+  for (;;) {
+    double t = now();
+    if (t >= end) break;
+    int n = BATCH;
+    if (pps > 0) {
+      double due = (t - t0) * pps - (double)sent;
+      if (due < 1) { struct timespec ts = {0, 20000}; nanosleep(&ts, NULL); continue; }
+      if (due < n) n = (int)due;
+    }
+    for (int i = 0; i < n; i++) { unsigned long long k = sent + i; memcpy(buf[i], &k, sizeof k); }
+    int r = sendmmsg(s, m, n, 0);
+    if (r > 0) sent += r;
+  }
+  printf("{\"sent\":%llu,\"seconds\":%.6f}\n", sent, now() - t0);
+  return 0;
+}
+`;
+
+interface ToolResult {
+  captured: number;
+  received: number;
+  dropped: number;
+  podspanDropped: number;
+  cpuSec: number;
+}
+
+interface Run {
+  label: string;
+  offeredPps: number;
+  sent: number;
+  /** Frames sent while CPU was measured (the warm-up excluded). */
+  measuredSent: number;
+  sentPps: number;
+  tcpdump: ToolResult;
+  podspan: ToolResult;
+  extra: string;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // After "pid (comm) ": state is field 3, utime 14, stime 15 (1-based) → indexes 11, 12.
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+}
+
+interface Capturer {
+  proc: ChildProcess;
+  stderr(): string;
+  exited: Promise<void>;
+}
+
+async function startCapturer(cmd: string, args: string[]): Promise<Capturer> {
+  const proc = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  proc.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  let done = false;
+  const exited = new Promise<void>((r) => proc.once('close', () => {
+    done = true;
+    r();
+  }));
+  const deadline = Date.now() + 15_000;
+  while (!err.includes('listening on')) {
+    if (done || Date.now() > deadline) throw new Error(`${cmd} did not start: ${err}`);
+    await sleep(20);
+  }
+  return { proc, stderr: () => err, exited };
+}
+
+function num(text: string, re: RegExp): number {
+  const m = re.exec(text);
+  return m === null ? NaN : Number(m[1]);
+}
+
+function parseTool(text: string, cpuSec: number): ToolResult {
+  return {
+    captured: num(text, /^(\d+) packets? captured/m),
+    received: num(text, /^(\d+) packets? received by filter/m),
+    dropped: num(text, /^(\d+) packets? dropped by kernel/m),
+    podspanDropped: /dropped by podspan/.test(text) ? num(text, /^(\d+) packets? dropped by podspan/m) : 0,
+    cpuSec,
+  };
+}
+
+/**
+ * Runs `load` with tcpdump and podspan capturing on `veth`; returns both results. A warm-up
+ * load runs first (V8 compiles the agent's hot path during its first second of traffic; a
+ * long-running agent is warm): its frames count in `sent` and `captured`, but the CPU is
+ * measured over `load` only, per frame `load` sent.
+ */
+async function measure(
+  veth: string,
+  filter: string,
+  warmup: (() => number) | undefined,
+  load: () => Promise<{ sent: number; seconds: number; extra: string }>,
+): Promise<{ sent: number; measuredSent: number; seconds: number; extra: string; tcpdump: ToolResult; podspan: ToolResult }> {
+  const tcpdump = await startCapturer('ip', ['netns', 'exec', NODE_NS, 'tcpdump', '-i', veth, '-n', '-B', '8192', '-s', '262144', '--time-stamp-precision=nano', '-w', '/dev/null', filter]);
+  const podspan = await startCapturer(process.execPath, [CLI, 'agent', '--iface', veth, '--netns', NODE_NS, '--filter', filter, '-w', '/dev/null']);
+  const warmSent = warmup === undefined ? 0 : warmup();
+  if (warmup !== undefined) await sleep(1200);
+  const pids = [tcpdump.proc.pid!, podspan.proc.pid!];
+  const cpu0 = pids.map(cpuSeconds);
+  const r = await load();
+  await sleep(1500); // tcpdump's block timeout is 1 s: let every block retire
+  const cpu1 = pids.map(cpuSeconds);
+  tcpdump.proc.kill('SIGINT');
+  podspan.proc.kill('SIGINT');
+  await Promise.all([tcpdump.exited, podspan.exited]);
+  return {
+    ...r,
+    sent: r.sent + warmSent,
+    measuredSent: r.sent,
+    tcpdump: parseTool(tcpdump.stderr(), cpu1[0]! - cpu0[0]!),
+    podspan: parseTool(podspan.stderr(), cpu1[1]! - cpu0[1]!),
+  };
+}
+
+function lossless(t: ToolResult, sent: number): boolean {
+  return t.dropped === 0 && t.podspanDropped === 0 && t.captured >= sent;
+}
+
+function nsPerPacket(t: ToolResult, frames: number): number {
+  return frames > 0 ? (t.cpuSec * 1e9) / frames : NaN;
+}
+
+function fmt(n: number, digits = 0): string {
+  return Number.isFinite(n) ? n.toFixed(digits) : '-';
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('bench/capture needs root (network namespaces, capture)');
+  const work = mkdtempSync(join(tmpdir(), 'psl-bench-capture-'));
+  const children: ChildProcess[] = [];
+  try {
+    await labDown(LAB);
+    const info = await labUp(LAB);
+    const server = info.pods.find((p) => p.name === 'server')!;
+    const client = info.pods.find((p) => p.name === 'client')!;
+    const veth = server.hostVeth!;
+
+    let generator: 'c' | 'iperf3' = 'c';
+    const gen = join(work, 'udpgen');
+    writeFileSync(join(work, 'udpgen.c'), GENERATOR_C);
+    if (spawnSync('gcc', ['-O2', '-o', gen, join(work, 'udpgen.c')]).status !== 0) generator = 'iperf3';
+
+    const iperfServer = spawn('ip', ['netns', 'exec', server.netns, 'iperf3', '-s'], { stdio: 'ignore' });
+    children.push(iperfServer);
+    await sleep(500);
+
+    const runs: Run[] = [];
+    const udpgen = (pps: number, seconds: number): { sent: number; seconds: number } =>
+      JSON.parse(execFileSync('ip', ['netns', 'exec', client.netns, gen, server.ip!, String(UDP_PORT), String(pps), String(seconds), String(PAYLOAD)], { encoding: 'utf8', timeout: (seconds + 10) * 1000 })) as { sent: number; seconds: number };
+    for (const pps of RATES) {
+      const filter = generator === 'c' ? `udp and dst port ${UDP_PORT}` : 'udp and dst port 5201';
+      const warm = generator === 'c' ? () => udpgen(100_000, 1).sent : undefined;
+      const r = await measure(veth, filter, warm, async () => {
+        if (generator === 'c') {
+          const j = udpgen(pps, SECONDS);
+          return { sent: j.sent, seconds: j.seconds, extra: '' };
+        }
+        const out = execFileSync('ip', ['netns', 'exec', client.netns, 'iperf3', '-c', server.ip!, '-u', '-l', String(PAYLOAD), '-b', String(pps * PAYLOAD * 8), '-t', String(SECONDS), '-J'], { encoding: 'utf8', timeout: (SECONDS + 20) * 1000 });
+        const j = JSON.parse(out) as { end: { sum: { packets: number; seconds: number } } };
+        return { sent: j.end.sum.packets, seconds: j.end.sum.seconds, extra: '' };
+      });
+      runs.push({ label: pps === 0 ? 'max' : String(pps), offeredPps: pps, sent: r.sent, measuredSent: r.measuredSent, sentPps: r.measuredSent / r.seconds, tcpdump: r.tcpdump, podspan: r.podspan, extra: r.extra });
+      process.stderr.write(`udp ${pps === 0 ? 'max' : pps} pps: sent ${r.sent}, tcpdump ${r.tcpdump.captured} (-${r.tcpdump.dropped}), podspan ${r.podspan.captured} (-${r.podspan.dropped})\n`);
+    }
+
+    const tcp = await measure(veth, 'tcp port 5201', undefined, async () => {
+      const out = execFileSync('ip', ['netns', 'exec', client.netns, 'iperf3', '-c', server.ip!, '-t', String(TCP_SECONDS), '-J'], { encoding: 'utf8', timeout: (TCP_SECONDS + 20) * 1000 });
+      const j = JSON.parse(out) as { end: { sum_sent: { bytes: number; seconds: number; bits_per_second: number } } };
+      return { sent: 0, seconds: j.end.sum_sent.seconds, extra: `${fmt(j.end.sum_sent.bits_per_second / 1e9, 2)} Gbit/s, ${fmt(j.end.sum_sent.bytes / 1e6)} MB` };
+    });
+
+    const lines: string[] = [];
+    lines.push(`bench/capture: podspan agent -w vs tcpdump -w on one veth, same run (${generator === 'c' ? 'C sendmmsg generator' : 'iperf3 -u'}, 60-byte UDP frames, ${SECONDS} s per rate, output /dev/null, 8 MiB kernel ring each)`);
+    lines.push('');
+    lines.push('offered pps | sent pps |  tcpdump: captured  dropped  ns CPU/pkt | podspan: captured  dropped  ns CPU/pkt | CPU ratio podspan/tcpdump');
+    for (const r of runs) {
+      const ratio = r.podspan.cpuSec / r.tcpdump.cpuSec;
+      lines.push(
+        `${r.label.padStart(11)} | ${fmt(r.sentPps).padStart(8)} | ${String(r.tcpdump.captured).padStart(17)} ${String(r.tcpdump.dropped).padStart(8)} ${fmt(nsPerPacket(r.tcpdump, r.measuredSent)).padStart(10)}${lossless(r.tcpdump, r.sent) ? ' ok' : ' LOSS'} | ` +
+          `${String(r.podspan.captured).padStart(17)} ${String(r.podspan.dropped + r.podspan.podspanDropped).padStart(8)} ${fmt(nsPerPacket(r.podspan, r.measuredSent)).padStart(10)}${lossless(r.podspan, r.sent) ? ' ok' : ' LOSS'} | ${fmt(ratio, 2)}`,
+      );
+    }
+    const best = (k: 'tcpdump' | 'podspan'): number => Math.max(0, ...runs.filter((r) => lossless(r[k], r.sent)).map((r) => r.sentPps));
+    const bt = best('tcpdump');
+    const bp = best('podspan');
+    lines.push('');
+    lines.push(`highest lossless rate: tcpdump ${fmt(bt)} pps, podspan ${fmt(bp)} pps, ratio podspan/tcpdump ${fmt(bp / bt, 2)}`);
+    const common = runs.filter((r) => lossless(r.tcpdump, r.sent) && lossless(r.podspan, r.sent));
+    if (common.length > 0) {
+      const top = common.reduce((a, b) => (b.sentPps > a.sentPps ? b : a));
+      lines.push(`CPU per packet at the highest rate both capture losslessly (${fmt(top.sentPps)} pps): tcpdump ${fmt(nsPerPacket(top.tcpdump, top.measuredSent))} ns, podspan ${fmt(nsPerPacket(top.podspan, top.measuredSent))} ns, ratio ${fmt(top.podspan.cpuSec / top.tcpdump.cpuSec, 2)}`);
+    }
+    lines.push('');
+    lines.push(`bulk TCP (iperf3, ${TCP_SECONDS} s, ${tcp.extra}; frames are GSO super-frames with default offloads):`);
+    for (const k of ['tcpdump', 'podspan'] as const) {
+      const t = tcp[k];
+      lines.push(`  ${k.padEnd(8)} captured ${t.captured}, dropped ${t.dropped + t.podspanDropped}, CPU ${fmt(t.cpuSec, 2)} s, ${fmt(nsPerPacket(t, t.captured))} ns/captured pkt`);
+    }
+    lines.push(`  ratio podspan/tcpdump: CPU ${fmt(tcp.podspan.cpuSec / tcp.tcpdump.cpuSec, 2)}, captured ${fmt(tcp.podspan.captured / tcp.tcpdump.captured, 3)}`);
+    process.stdout.write(lines.join('\n') + '\n');
+  } finally {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+    await labDown(LAB);
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+await main();
