@@ -2,8 +2,7 @@
  * Errors the agent raises on purpose: a stable `code` to match on, a message that says what
  * was wrong and what to do.
  *
- * 
- * here, as native/errors.ts does, until that file is free to edit).
+ * The codes and what to do about each are listed in docs/errors.md.
  */
 export const AGENT_ERR = {
   /** A command the agent runs (`ip`, `bridge`) failed or printed what it cannot parse. */
