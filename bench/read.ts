@@ -13,6 +13,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
+import { bestOf } from './timing.js';
 import { PcapWriter } from '../packet/capfile/pcap-writer.js';
 import { synthTraffic } from '../packet/synth/traffic.js';
 
@@ -41,19 +42,7 @@ async function generate(): Promise<void> {
   await once(out, 'close');
 }
 
-function time(cmd: string, args: string[]): number {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync('sh', ['-c', `"$0" "$@" > /dev/null`, cmd, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-  const t1 = process.hrtime.bigint();
-  if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr.toString()}`);
-  return Number(t1 - t0) / 1e9;
-}
-
-function best(cmd: string, args: string[]): number {
-  let b = Infinity;
-  for (let i = 0; i < runs; i++) b = Math.min(b, time(cmd, args));
-  return b;
-}
+const best = (cmd: string, args: string[]): number => bestOf(runs, cmd, args);
 
 await generate();
 const mb = statSync(file).size / 1e6;

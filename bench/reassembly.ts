@@ -9,11 +9,11 @@
  */
 import { createWriteStream, existsSync, statSync, rmSync, mkdirSync } from 'node:fs';
 import { once } from 'node:events';
-import { spawnSync } from 'node:child_process';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
+import { bestOf } from './timing.js';
 import { PcapWriter } from '../packet/capfile/pcap-writer.js';
 import { synthTraffic } from '../packet/synth/traffic.js';
 
@@ -47,21 +47,11 @@ async function generate(): Promise<void> {
   await once(out, 'close');
 }
 
-function timed(cmd: string, args: string[]): number {
-  rmSync(outDir, { recursive: true, force: true });
-  mkdirSync(outDir, { recursive: true });
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  const t1 = process.hrtime.bigint();
-  if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr.toString()}`);
-  return Number(t1 - t0) / 1e9;
-}
-
-function best(cmd: string, args: string[]): number {
-  let b = Infinity;
-  for (let i = 0; i < runs; i++) b = Math.min(b, timed(cmd, args));
-  return b;
-}
+const best = (cmd: string, args: string[]): number =>
+  bestOf(runs, cmd, args, () => {
+    rmSync(outDir, { recursive: true, force: true });
+    mkdirSync(outDir, { recursive: true });
+  });
 
 await generate();
 const mb = statSync(file).size / 1e6;
