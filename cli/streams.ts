@@ -41,7 +41,17 @@ interface DirFile {
   path: string;
   fd: number;
   created: boolean;
+  /** Bytes not yet written (a WRITE_BUFFER_BYTES buffer while the direction is active). */
+  pending: Buffer | null;
+  pendingLen: number;
 }
+
+/**
+ * Per-direction write buffer: small segments are gathered and written in one call (a 4 KiB
+ * response becomes one write(2) instead of three). Active directions (open file or
+ * buffered bytes) are limited to MAX_OPEN_FILES, so buffers hold at most 16 MiB.
+ */
+const WRITE_BUFFER_BYTES = 64 * 1024;
 
 interface ConnFiles {
   /** Name without suffix, chosen at the first data (the 4-tuple, then -1, -2, … if taken). */
@@ -58,6 +68,8 @@ interface ConnFiles {
  */
 class StreamWriter implements TcpHandler {
   private readonly files = new Map<TcpConn, ConnFiles>();
+  /** Write buffers of retired directions, reused (no 64 KiB allocation per connection). */
+  private readonly spare: Buffer[] = [];
   private readonly open = new Map<DirFile, true>();
   readonly results: string[] = [];
 
@@ -67,7 +79,7 @@ class StreamWriter implements TcpHandler {
   ) {}
 
   onOpen(conn: TcpConn): void {
-    const mk = (): DirFile => ({ path: '', fd: -1, created: false });
+    const mk = (): DirFile => ({ path: '', fd: -1, created: false, pending: null, pendingLen: 0 });
     this.files.set(conn, { base: undefined, dirs: [mk(), mk()], snapCut: [0, 0] });
   }
 
@@ -86,31 +98,53 @@ class StreamWriter implements TcpHandler {
     cf.dirs[1].path = join(this.outDir, `${base}.s2c`);
   }
 
-  private fdOf(f: DirFile): number {
-    if (f.fd >= 0) {
-      this.open.delete(f);
+  /** Marks `f` most recently used among the active directions, retiring the least recent one when over the limit. */
+  private touch(f: DirFile): void {
+    if (this.open.delete(f)) {
       this.open.set(f, true);
-      return f.fd;
+      return;
     }
-    if (this.open.size >= MAX_OPEN_FILES) {
-      const oldest = this.open.keys().next().value as DirFile;
-      this.open.delete(oldest);
-      closeSync(oldest.fd);
-      oldest.fd = -1;
-    }
-    f.fd = openSync(f.path, f.created ? 'a' : 'w');
-    f.created = true;
+    if (this.open.size >= MAX_OPEN_FILES) this.retire(this.open.keys().next().value as DirFile);
     this.open.set(f, true);
-    return f.fd;
+  }
+
+  /** Writes what `f` holds, closes its file and frees its buffer. */
+  private retire(f: DirFile): void {
+    this.flush(f);
+    if (f.fd >= 0) closeSync(f.fd);
+    f.fd = -1;
+    if (f.pending !== null && this.spare.length < MAX_OPEN_FILES) this.spare.push(f.pending);
+    f.pending = null;
+    this.open.delete(f);
+  }
+
+  private write(f: DirFile, data: Buffer): void {
+    if (f.fd < 0) {
+      f.fd = openSync(f.path, f.created ? 'a' : 'w');
+      f.created = true;
+    }
+    let done = 0;
+    while (done < data.length) done += writeSync(f.fd, data, done, data.length - done);
+  }
+
+  private flush(f: DirFile): void {
+    if (f.pending !== null && f.pendingLen > 0) this.write(f, f.pending.subarray(0, f.pendingLen));
+    f.pendingLen = 0;
   }
 
   onData(conn: TcpConn, dir: TcpDir, data: Buffer): void {
     const cf = this.files.get(conn)!;
     if (cf.base === undefined) this.name(conn, cf);
     const f = cf.dirs[dir];
-    const fd = this.fdOf(f);
-    let done = 0;
-    while (done < data.length) done += writeSync(fd, data, done, data.length - done);
+    this.touch(f);
+    if (f.pendingLen + data.length > WRITE_BUFFER_BYTES) this.flush(f);
+    if (data.length >= WRITE_BUFFER_BYTES) {
+      this.write(f, data);
+      return;
+    }
+    if (f.pending === null) f.pending = this.spare.pop() ?? Buffer.allocUnsafeSlow(WRITE_BUFFER_BYTES);
+    data.copy(f.pending, f.pendingLen);
+    f.pendingLen += data.length;
   }
 
   onGap(conn: TcpConn, dir: TcpDir, _off: number, len: number, reason: TcpGapReason): void {
@@ -121,13 +155,7 @@ class StreamWriter implements TcpHandler {
   onClose(conn: TcpConn, _reason: TcpCloseReason): void {
     const cf = this.files.get(conn)!;
     this.files.delete(conn);
-    for (const f of cf.dirs) {
-      if (f.fd >= 0) {
-        this.open.delete(f);
-        closeSync(f.fd);
-        f.fd = -1;
-      }
-    }
+    for (const f of cf.dirs) this.retire(f);
     if (!this.onResult) return;
     const v = conn.ipVersion;
     const dirJson = (d: TcpDir): string => {
