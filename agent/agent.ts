@@ -27,12 +27,13 @@
  */
 import { arch, release, type as osType } from 'node:os';
 
-import { LiveCapture, isCaptureError, type CaptureBatch, type CaptureError, type CaptureStats } from '../native/index.js';
+import { CAPTURE_META, CAPTURE_META_COLS, LiveCapture, isCaptureError, type CaptureBatch, type CaptureError, type CaptureStats } from '../native/index.js';
 import { PcapngWriter } from '../packet/capfile/pcapng-writer.js';
 import { AGENT_ERR, AgentError } from './errors.js';
 import { captureFilter, type ExportEndpoint } from './exclude.js';
 import { encodeEpbBatch, epbBatchBytes, type EpbBatchCounters } from './export/pcapng-batch.js';
 import type { FrameSink } from './export/sink.js';
+import { type ExportCounters, type VxlanExporter } from './export/vxlan.js';
 import { findVethForPodIp, isIpv4, type VethForPodIp } from './target/veth.js';
 
 /** Reasons a frame handed over by libpcap was not written. `snaplen` is not one: truncation is counted apart. */
@@ -81,8 +82,10 @@ export interface AgentOptions {
   bufferSize?: number;
   /** Stop after writing this many frames. */
   count?: number;
-  /** The output; or a function opening it, called once every capture has opened. */
-  sink: FrameSink | (() => FrameSink);
+  /** The pcapng output; or a function opening it, called once every capture has opened. Optional when `exporters` are given. */
+  sink?: FrameSink | (() => FrameSink);
+  /** Where frames are also sent (--to); closed by the agent when it stops. Add their endpoints to `exclude`. */
+  exporters?: readonly VxlanExporter[];
   /** Default 500. */
   resolveIntervalMs?: number;
   /** TPACKET_V3 block timeout; default 100. */
@@ -130,6 +133,8 @@ export interface AgentSummary {
   interfaces: AgentInterfaceSummary[];
   /** The output error that stopped the agent, if any. */
   writeError: NodeJS.ErrnoException | undefined;
+  /** Per export target (--to): datagrams sent and frames dropped per reason. */
+  exports: Array<{ url: string } & ExportCounters>;
 }
 
 function zeroDrops(): AgentDrops {
@@ -223,6 +228,8 @@ export class Agent {
   private readonly arenaBytes: number;
   private readonly writer: PcapngWriter;
   private sink: FrameSink | undefined;
+  /** Whether there is a pcapng output at all (false: export only). */
+  private pcapng: boolean;
   private readonly attachments: Attachment[];
   private readonly podTargets: PodTarget[];
   private tail: Promise<void>;
@@ -244,6 +251,7 @@ export class Agent {
     this.arenaBytes = epbBatchBytes(Math.max(opts.batchBytes ?? DEFAULT_AGENT_BATCH_BYTES, this.snapLen), opts.batchRows ?? DEFAULT_AGENT_BATCH_ROWS);
     this.writer = new PcapngWriter();
     this.sink = undefined;
+    this.pcapng = false;
     this.attachments = [];
     this.podTargets = [];
     this.tail = Promise.resolve();
@@ -268,6 +276,7 @@ export class Agent {
     const ifaces = opts.ifaces ?? [];
     const podIps = opts.podIps ?? [];
     if (ifaces.length + podIps.length === 0) throw new AgentError(AGENT_ERR.OPTIONS, 'nothing to capture: give an interface or a pod IP');
+    if (opts.sink === undefined && (opts.exporters ?? []).length === 0) throw new AgentError(AGENT_ERR.OPTIONS, 'no output: give a sink or an exporter');
     for (const ip of podIps) if (!isIpv4(ip)) throw new AgentError(AGENT_ERR.OPTIONS, `pod IP "${ip}" is not an IPv4 address`);
     if (opts.count !== undefined && (!Number.isInteger(opts.count) || opts.count < 1)) throw new AgentError(AGENT_ERR.OPTIONS, 'count must be a positive integer');
     let filter: string | undefined;
@@ -322,6 +331,7 @@ export class Agent {
         }
       }
       agent.sink = typeof opts.sink === 'function' ? opts.sink() : opts.sink;
+      agent.pcapng = agent.sink !== undefined;
     } catch (e) {
       await Promise.all(agent.attachments.map((a) => a.cap.close()));
       throw e;
@@ -406,6 +416,13 @@ export class Agent {
       att.drops.write_error += n;
       return undefined;
     }
+    // Exporters copy what they keep, so they are done with the batch on return.
+    for (const x of this.opts.exporters ?? []) x.exportBatch(b, n);
+    if (!this.pcapng) {
+      att.written += n;
+      for (let i = 0; i < n; i++) if (b.meta[i * CAPTURE_META_COLS + CAPTURE_META.CAP_LEN]! < b.meta[i * CAPTURE_META_COLS + CAPTURE_META.WIRE_LEN]!) att.counters.truncated++;
+      return undefined;
+    }
     encodeEpbBatch(b, n, att.ifaceId, att.arena, att.counters, att.segments);
     const segments = att.segments;
     return this.enqueue(() => segments).then((ok) => {
@@ -421,6 +438,7 @@ export class Agent {
    */
   private enqueue(build: () => Buffer | Buffer[]): Promise<boolean> {
     const p = this.tail.then(async () => {
+      if (!this.pcapng) return true;
       if (this.writeError !== undefined || this.sink === undefined) return false;
       try {
         const b = build();
@@ -625,6 +643,7 @@ export class Agent {
     for (const a of this.attachments) this.enqueueIsb(a, a.endNote === undefined ? [] : [a.endNote]);
     await this.tail;
     if (this.sink !== undefined) await this.sink.close();
+    await Promise.all((this.opts.exporters ?? []).map((x) => x.close()));
     return this.summary(reason);
   }
 
@@ -659,6 +678,7 @@ export class Agent {
         endNote: a.endNote,
       });
     }
-    return { reason, captured, received, droppedByKernel, drops, truncated, reattachments: this.reattachments, interfaces, writeError: this.writeError };
+    const exports = (this.opts.exporters ?? []).map((x) => ({ url: x.target.url, ...x.counters }));
+    return { reason, captured, received, droppedByKernel, drops, truncated, reattachments: this.reattachments, interfaces, writeError: this.writeError, exports };
   }
 }

@@ -2,7 +2,11 @@
  * `podspan agent`: capture pod veths into pcapng.
  *
  *   podspan agent [--iface IF]... [--pod-ip IP]... [--filter BPF] [--snaplen N]
- *                 -w FILE|- [-c COUNT] [--duration SECONDS] [--netns NS] [-B KiB]
+ *                 [-w FILE|-] [--to vxlan://H[:P]?vni=N]... [-c COUNT] [--duration SECONDS]
+ *                 [--netns NS] [-B KiB]
+ *
+ * At least one output: -w, or --to (VXLAN, RFC 7348, as AWS VPC Traffic Mirroring sends
+ * it). The agent never captures its own export traffic (agent/exclude.ts).
  *
  * Start-up problems are usage errors (exit 2) that say what to do: an unknown interface
  * (with the list of those that exist), a filter libpcap cannot compile (with its message),
@@ -14,6 +18,8 @@ import type { ParseArgsConfig } from 'node:util';
 import { Agent, AGENT_DROP_REASONS, type AgentEvent, type AgentOptions, type AgentSummary } from '../agent/agent.js';
 import { AGENT_ERR, isAgentError } from '../agent/errors.js';
 import { openFileSink, openStdoutSink } from '../agent/export/sink.js';
+import { EXPORT_DROP_REASONS, VxlanExporter, parseVxlanUrl, vxlanEndpoint, type VxlanTarget } from '../agent/export/vxlan.js';
+import { exportEndpointFromUrl } from '../agent/exclude.js';
 import { listNetns, netnsExists } from '../agent/target/ip-json.js';
 import { isIpv4 } from '../agent/target/veth.js';
 import { NATIVE_ERR, isCaptureError, listDevices, type CaptureError } from '../native/index.js';
@@ -42,7 +48,7 @@ export const AGENT_OPTIONS: Options = {
   metrics: { type: 'string' },
 };
 
-const NOT_YET = ['pod', 'selector', 'namespace', 'to', 'mode', 'metrics'] as const;
+const NOT_YET = ['pod', 'selector', 'namespace', 'mode', 'metrics'] as const;
 
 export type AgentFlagValues = { [flag: string]: string | boolean | Array<string | boolean> | undefined };
 
@@ -56,7 +62,8 @@ interface AgentConfig {
   podIps: string[];
   filter: string | undefined;
   snapLen: number | undefined;
-  write: string;
+  write: string | undefined;
+  to: VxlanTarget[];
   count: number | undefined;
   durationMs: number | undefined;
   netns: string | undefined;
@@ -95,9 +102,26 @@ export function agentConfig(values: AgentFlagValues): AgentConfig {
     if (ip.includes(':')) throw usageError(`agent: --pod-ip ${ip}: IPv6 pod IPs are not supported yet; use the pod's IPv4 address or --iface`);
     if (!isIpv4(ip)) throw usageError(`agent: --pod-ip "${ip}" is not an IPv4 address`);
   }
-  const write = str(values['write']);
-  if (write === undefined || write === '') {
-    throw usageError('agent: -w FILE is required: where to write pcapng (-w - streams it to standard output, e.g. podspan agent ... -w - | tshark -r -)');
+  const to: VxlanTarget[] = [];
+  for (const url of strs(values['to'])) {
+    let scheme: string;
+    try {
+      exportEndpointFromUrl(url);
+      scheme = new URL(url).protocol;
+    } catch (e) {
+      throw usageError(`agent: --to: ${(e as Error).message}`);
+    }
+    if (scheme !== 'vxlan:') throw usageError(`agent: --to ${url}: ${scheme.replace(/:$/, '')} export is part of the CLI contract but not in this build yet; use vxlan://HOST[:PORT]?vni=N`);
+    try {
+      to.push(parseVxlanUrl(url));
+    } catch (e) {
+      throw usageError(`agent: --to: ${(e as Error).message}`);
+    }
+  }
+  const writeFlag = str(values['write']);
+  const write = writeFlag === '' ? undefined : writeFlag;
+  if (write === undefined && to.length === 0) {
+    throw usageError('agent: say where frames go: -w FILE (pcapng; -w - streams it to standard output, e.g. podspan agent ... -w - | tshark -r -) or --to vxlan://HOST[:PORT]?vni=N');
   }
   const durationText = str(values['duration']);
   let durationMs: number | undefined;
@@ -120,6 +144,7 @@ export function agentConfig(values: AgentFlagValues): AgentConfig {
     filter: filter === undefined || filter.trim() === '' ? undefined : filter,
     snapLen: wholeNumber(str(values['snaplen']), '--snaplen', MAX_SNAP_LEN),
     write,
+    to,
     count: wholeNumber(str(values['count']), '-c', Number.MAX_SAFE_INTEGER),
     durationMs,
     netns,
@@ -203,6 +228,13 @@ export function formatSummary(s: AgentSummary): string {
     `${plural(s.droppedByKernel, 'packet')} dropped by kernel`,
     `${plural(AGENT_DROP_REASONS.reduce((a, r) => a + s.drops[r], 0), 'packet')} dropped by podspan (${AGENT_DROP_REASONS.map((r) => `${r} ${s.drops[r]}`).join(', ')})`,
   ];
+  for (const x of s.exports) {
+    lines.push(
+      `${plural(x.exported, 'packet')} exported to ${x.url}, ` +
+        `${EXPORT_DROP_REASONS.reduce((a, r) => a + x[r], 0)} not exported (${EXPORT_DROP_REASONS.map((r) => `${r} ${x[r]}`).join(', ')}), ` +
+        `export_truncated ${x.export_truncated}`,
+    );
+  }
   if (s.truncated > 0) lines.push(`${plural(s.truncated, 'packet')} truncated to the snap length (written, not dropped)`);
   if (s.reattachments > 0 || s.interfaces.some((i) => i.podIp !== undefined)) lines.push(plural(s.reattachments, 'reattachment'));
   if (s.interfaces.length > 1) {
@@ -233,10 +265,20 @@ function eventLine(e: AgentEvent): string {
 export async function runAgent(values: AgentFlagValues): Promise<number> {
   const cfg = agentConfig(values);
   const stderr = process.stderr;
+  const exporters: VxlanExporter[] = [];
+  try {
+    for (const t of cfg.to) exporters.push(await VxlanExporter.open(t));
+  } catch (e) {
+    await Promise.all(exporters.map((x) => x.close()));
+    throw usageError(`agent: --to: cannot open the export socket: ${(e as Error).message}`);
+  }
+  const write = cfg.write;
   const opts: AgentOptions = {
     ifaces: cfg.ifaces,
     podIps: cfg.podIps,
-    sink: () => (cfg.write === '-' ? openStdoutSink() : openFileSink(cfg.write)),
+    ...(write !== undefined ? { sink: () => (write === '-' ? openStdoutSink() : openFileSink(write)) } : {}),
+    exporters,
+    exclude: cfg.to.map(vxlanEndpoint),
     onEvent: (e) => {
       stderr.write(eventLine(e) + '\n');
     },
@@ -250,6 +292,7 @@ export async function runAgent(values: AgentFlagValues): Promise<number> {
   try {
     agent = await Agent.start(opts);
   } catch (e) {
+    await Promise.all(exporters.map((x) => x.close()));
     throw startupError(e, cfg);
   }
 
