@@ -1,11 +1,36 @@
-import { waitDrain } from './output.js';
+
+/**
+ * Resolves when `stream` drains or closes; rejects on an error other than EPIPE, resolves
+ * `true` on EPIPE (the reader went away). Removes its listeners either way.
+ */
+export function waitDrain(stream: NodeJS.WritableStream): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const done = (): void => {
+      stream.removeListener('drain', onDrain);
+      stream.removeListener('close', onDrain);
+      stream.removeListener('error', onError);
+    };
+    const onDrain = (): void => {
+      done();
+      resolve(false);
+    };
+    const onError = (e: NodeJS.ErrnoException): void => {
+      done();
+      if (e.code === 'EPIPE') resolve(true);
+      else reject(e);
+    };
+    stream.on('drain', onDrain);
+    stream.on('close', onDrain);
+    stream.on('error', onError);
+  });
+}
 
 const CHUNK = 1 << 20;
 /** Longest line a single packet can produce, with room to spare (tunnel lists are capped by the parser's layer cap). */
 const MAX_LINE = 4096;
 
 /**
- * Byte-level line output for the per-packet path of `podspan read`: text is written as ASCII
+ * Line output for people and pipes, byte-level for the per-packet path of `podspan read`: text is written as ASCII
  * straight into a 1 MiB Buffer (digits and dotted quads from numbers, constant pieces from
  * pre-encoded Buffers), so no per-packet string is built or encoded. Full chunks are handed to
  * the stream (ownership passes; a new chunk is allocated), waiting for 'drain' under
@@ -37,6 +62,23 @@ export class ByteOutput {
   }
 
   /** Copies a short constant piece (TypedArray#set: no Buffer#copy argument checks). */
+  /**
+   * One line of text (ASCII) and its newline. Returns a promise only when a flush must be
+   * awaited (back-pressure).
+   */
+  line(s: string): Promise<void> | undefined {
+    if (s.length >= MAX_LINE) {
+      // Longer than a reserved slot: hand it to the stream after what is buffered.
+      const p = this.flush();
+      if (!this.closed) this.stream.write(s + '\n');
+      return p;
+    }
+    const p = this.reserve();
+    this.ascii(s);
+    this.byte(10);
+    return p;
+  }
+
   bytes(b: Uint8Array): void {
     const dst = this.buf;
     let p = this.pos;

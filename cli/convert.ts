@@ -49,14 +49,12 @@ export async function runConvert(input: string, output: string): Promise<number>
   let pcapLinkType = -1;
   const ng = format === 'pcapng' ? new PcapngWriter() : undefined;
   const ngIds = new Map<string, number>();
-  let wroteShb = false;
   const reader = new CapfileReader();
   // pcapng output: interface blocks are written as the input declares them, so interfaces
   // without packets (and files without any) keep their description.
   const pendingBlocks: Buffer[] = [];
   if (ng) {
     pendingBlocks.push(ng.sectionHeader({ userAppl: 'podspan convert' }));
-    wroteShb = true;
     reader.onInterface = (iface: CaptureInterface): void => {
       const added = ng.addInterface({
         linkType: iface.linkType,

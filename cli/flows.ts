@@ -1,7 +1,7 @@
 import { Parser } from '../packet/decode/parser.js';
 import { formatIPv4, formatIPv6 } from '../packet/wire/ip-addr.js';
 import { forEachRecord } from './input.js';
-import { LineOutput } from './output.js';
+import { ByteOutput } from './byte-output.js';
 
 const TCP = 6;
 const UDP = 17;
@@ -124,7 +124,7 @@ export async function runFlows(file: string, opts: { json: boolean }): Promise<n
     return undefined;
   });
   const all = [...done, ...flows.values()].sort((a, b) => a.startSec - b.startSec || a.startNsec - b.startNsec);
-  const out = new LineOutput();
+  const out = new ByteOutput();
   if (!opts.json) {
     await out.line(`${'proto'.padEnd(5)} ${'client'.padEnd(24)} ${'server'.padEnd(24)} ${'c2s pkts/bytes'.padStart(18)} ${'s2c pkts/bytes'.padStart(18)}  ${'duration'.padStart(12)}  state`);
   }

@@ -2,7 +2,6 @@ import { Parser } from '../packet/decode/parser.js';
 import { forEachRecord } from './input.js';
 import { formatText, writeJson } from './format.js';
 import { ByteOutput } from './byte-output.js';
-import { LineOutput } from './output.js';
 
 export interface ReadOptions {
   json: boolean;
@@ -17,31 +16,17 @@ export interface ReadOptions {
 export async function runRead(file: string, opts: ReadOptions): Promise<number> {
   const parser = new Parser();
   const limit = opts.count ?? Infinity;
+  const out = new ByteOutput();
   let printed = 0;
-  if (opts.json) {
-    const bytes = new ByteOutput();
-    try {
-      await forEachRecord(file, (rec) => {
-        if (printed >= limit || bytes.isClosed) return undefined;
-        parser.decode(rec.data, rec.iface.linkType, rec.wireLen);
-        printed++;
-        const p = bytes.reserve();
-        writeJson(bytes, rec, parser);
-        return p;
-      });
-    } finally {
-      await bytes.flush();
-    }
-    return 0;
-  }
-  const out = new LineOutput();
-  const fmt = formatText;
   try {
     await forEachRecord(file, (rec) => {
       if (printed >= limit || out.isClosed) return undefined;
       parser.decode(rec.data, rec.iface.linkType, rec.wireLen);
       printed++;
-      return out.line(fmt(rec, parser));
+      if (!opts.json) return out.line(formatText(rec, parser));
+      const p = out.reserve();
+      writeJson(out, rec, parser);
+      return p;
     });
   } finally {
     await out.flush();

@@ -205,9 +205,7 @@ export async function runStreams(file: string, opts: StreamsOptions): Promise<nu
     opts.outDir,
     opts.json
       ? (l) => {
-          void out.reserve();
-          out.ascii(l);
-          out.byte(10);
+          void out.line(l);
         }
       : undefined,
   );
