@@ -33,7 +33,7 @@ import { AGENT_ERR, AgentError } from './errors.js';
 import { captureFilter, type ExportEndpoint } from './exclude.js';
 import { encodeEpbBatch, epbBatchBytes, type EpbBatchCounters } from './export/pcapng-batch.js';
 import type { FrameSink } from './export/sink.js';
-import { type ExportCounters, type VxlanExporter } from './export/vxlan.js';
+import type { ExportCounters, Exporter } from './export/exporter.js';
 import { findVethForPodIp, isIpv4, type VethForPodIp } from './target/veth.js';
 
 /** Reasons a frame handed over by libpcap was not written. `snaplen` is not one: truncation is counted apart. */
@@ -85,7 +85,7 @@ export interface AgentOptions {
   /** The pcapng output; or a function opening it, called once every capture has opened. Optional when `exporters` are given. */
   sink?: FrameSink | (() => FrameSink);
   /** Where frames are also sent (--to); closed by the agent when it stops. Add their endpoints to `exclude`. */
-  exporters?: readonly VxlanExporter[];
+  exporters?: readonly Exporter[];
   /** Default 500. */
   resolveIntervalMs?: number;
   /** TPACKET_V3 block timeout; default 100. */
@@ -134,7 +134,7 @@ export interface AgentSummary {
   /** The output error that stopped the agent, if any. */
   writeError: NodeJS.ErrnoException | undefined;
   /** Per export target (--to): datagrams sent and frames dropped per reason. */
-  exports: Array<{ url: string } & ExportCounters>;
+  exports: Array<{ url: string; dropReasons: readonly string[]; counters: ExportCounters }>;
 }
 
 function zeroDrops(): AgentDrops {
@@ -417,7 +417,7 @@ export class Agent {
       return undefined;
     }
     // Exporters copy what they keep, so they are done with the batch on return.
-    for (const x of this.opts.exporters ?? []) x.exportBatch(b, n);
+    for (const x of this.opts.exporters ?? []) x.exportBatch(b, n, att);
     if (!this.pcapng) {
       att.written += n;
       for (let i = 0; i < n; i++) if (b.meta[i * CAPTURE_META_COLS + CAPTURE_META.CAP_LEN]! < b.meta[i * CAPTURE_META_COLS + CAPTURE_META.WIRE_LEN]!) att.counters.truncated++;
@@ -678,7 +678,7 @@ export class Agent {
         endNote: a.endNote,
       });
     }
-    const exports = (this.opts.exporters ?? []).map((x) => ({ url: x.target.url, ...x.counters }));
+    const exports = (this.opts.exporters ?? []).map((x) => ({ url: x.url, dropReasons: x.dropReasons, counters: { ...x.counters } }));
     return { reason, captured, received, droppedByKernel, drops, truncated, reattachments: this.reattachments, interfaces, writeError: this.writeError, exports };
   }
 }

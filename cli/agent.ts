@@ -18,8 +18,8 @@ import type { ParseArgsConfig } from 'node:util';
 import { Agent, AGENT_DROP_REASONS, type AgentEvent, type AgentOptions, type AgentSummary } from '../agent/agent.js';
 import { AGENT_ERR, isAgentError } from '../agent/errors.js';
 import { openFileSink, openStdoutSink } from '../agent/export/sink.js';
-import { EXPORT_DROP_REASONS, VxlanExporter, parseVxlanUrl, vxlanEndpoint, type VxlanTarget } from '../agent/export/vxlan.js';
-import { exportEndpointFromUrl } from '../agent/exclude.js';
+import type { Exporter } from '../agent/export/exporter.js';
+import { exportUsages, parseExportTarget, type ExportTarget } from '../agent/export/registry.js';
 import { listNetns, netnsExists } from '../agent/target/ip-json.js';
 import { isIpv4 } from '../agent/target/veth.js';
 import { NATIVE_ERR, isCaptureError, listDevices, type CaptureError } from '../native/index.js';
@@ -63,7 +63,7 @@ interface AgentConfig {
   filter: string | undefined;
   snapLen: number | undefined;
   write: string | undefined;
-  to: VxlanTarget[];
+  to: ExportTarget[];
   count: number | undefined;
   durationMs: number | undefined;
   netns: string | undefined;
@@ -102,18 +102,10 @@ export function agentConfig(values: AgentFlagValues): AgentConfig {
     if (ip.includes(':')) throw usageError(`agent: --pod-ip ${ip}: IPv6 pod IPs are not supported yet; use the pod's IPv4 address or --iface`);
     if (!isIpv4(ip)) throw usageError(`agent: --pod-ip "${ip}" is not an IPv4 address`);
   }
-  const to: VxlanTarget[] = [];
+  const to: ExportTarget[] = [];
   for (const url of strs(values['to'])) {
-    let scheme: string;
     try {
-      exportEndpointFromUrl(url);
-      scheme = new URL(url).protocol;
-    } catch (e) {
-      throw usageError(`agent: --to: ${(e as Error).message}`);
-    }
-    if (scheme !== 'vxlan:') throw usageError(`agent: --to ${url}: ${scheme.replace(/:$/, '')} export is part of the CLI contract but not in this build yet; use vxlan://HOST[:PORT]?vni=N`);
-    try {
-      to.push(parseVxlanUrl(url));
+      to.push(parseExportTarget(url));
     } catch (e) {
       throw usageError(`agent: --to: ${(e as Error).message}`);
     }
@@ -121,7 +113,7 @@ export function agentConfig(values: AgentFlagValues): AgentConfig {
   const writeFlag = str(values['write']);
   const write = writeFlag === '' ? undefined : writeFlag;
   if (write === undefined && to.length === 0) {
-    throw usageError('agent: say where frames go: -w FILE (pcapng; -w - streams it to standard output, e.g. podspan agent ... -w - | tshark -r -) or --to vxlan://HOST[:PORT]?vni=N');
+    throw usageError(`agent: say where frames go: -w FILE (pcapng; -w - streams it to standard output, e.g. podspan agent ... -w - | tshark -r -) or --to URL (${exportUsages().join(', ')})`);
   }
   const durationText = str(values['duration']);
   let durationMs: number | undefined;
@@ -230,9 +222,9 @@ export function formatSummary(s: AgentSummary): string {
   ];
   for (const x of s.exports) {
     lines.push(
-      `${plural(x.exported, 'packet')} exported to ${x.url}, ` +
-        `${EXPORT_DROP_REASONS.reduce((a, r) => a + x[r], 0)} not exported (${EXPORT_DROP_REASONS.map((r) => `${r} ${x[r]}`).join(', ')}), ` +
-        `export_truncated ${x.export_truncated}`,
+      `${plural(x.counters.exported, 'packet')} exported to ${x.url}, ` +
+        `${x.dropReasons.reduce((a, r) => a + (x.counters[r] ?? 0), 0)} not exported (${x.dropReasons.map((r) => `${r} ${x.counters[r] ?? 0}`).join(', ')}), ` +
+        `export_truncated ${x.counters.export_truncated}`,
     );
   }
   if (s.truncated > 0) lines.push(`${plural(s.truncated, 'packet')} truncated to the snap length (written, not dropped)`);
@@ -265,9 +257,9 @@ function eventLine(e: AgentEvent): string {
 export async function runAgent(values: AgentFlagValues): Promise<number> {
   const cfg = agentConfig(values);
   const stderr = process.stderr;
-  const exporters: VxlanExporter[] = [];
+  const exporters: Exporter[] = [];
   try {
-    for (const t of cfg.to) exporters.push(await VxlanExporter.open(t));
+    for (const t of cfg.to) exporters.push(await t.open());
   } catch (e) {
     await Promise.all(exporters.map((x) => x.close()));
     throw usageError(`agent: --to: cannot open the export socket: ${(e as Error).message}`);
@@ -278,7 +270,7 @@ export async function runAgent(values: AgentFlagValues): Promise<number> {
     podIps: cfg.podIps,
     ...(write !== undefined ? { sink: () => (write === '-' ? openStdoutSink() : openFileSink(write)) } : {}),
     exporters,
-    exclude: cfg.to.map(vxlanEndpoint),
+    exclude: cfg.to.map((t) => t.endpoint),
     onEvent: (e) => {
       stderr.write(eventLine(e) + '\n');
     },

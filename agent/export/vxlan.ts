@@ -20,6 +20,7 @@ import { CAPTURE_META, CAPTURE_META_COLS } from '../../native/index.js';
 import { buildVxlanHeader } from '../../packet/encap/vxlan.js';
 import { VXLAN_HEADER_LEN, VXLAN_PORT, VXLAN_VNI_MAX } from '../../packet/wire/vxlan.js';
 import type { ExportEndpoint } from '../exclude.js';
+import type { ExportBatchInput, ExportCounters, Exporter, ExporterKind } from './exporter.js';
 
 /** Largest UDP payload over IPv4: 65535 - 20 (IP) - 8 (UDP). */
 export const UDP_MAX_PAYLOAD = 65507;
@@ -28,23 +29,16 @@ export const VXLAN_MAX_INNER = UDP_MAX_PAYLOAD - VXLAN_HEADER_LEN;
 /** Default cap on bytes of frames copied and waiting for their send to complete. */
 export const DEFAULT_EXPORT_QUEUE_BYTES = 16 * 1024 * 1024;
 
-/** Reasons a frame was not exported (or, for export_truncated, exported cut). */
-export const EXPORT_DROP_REASONS = ['export_queue_full', 'export_send_error'] as const;
-export type ExportDropReason = (typeof EXPORT_DROP_REASONS)[number];
+/** Reasons a frame was not exported. */
+export const VXLAN_DROP_REASONS = ['export_queue_full', 'export_send_error'] as const;
 
-export interface ExportCounters {
+export interface VxlanCounters extends ExportCounters {
   /** Datagrams the kernel accepted. */
   exported: number;
   /** Frames cut to VXLAN_MAX_INNER (also counted in `exported` when sent). */
   export_truncated: number;
   export_queue_full: number;
   export_send_error: number;
-}
-
-/** What exportBatch reads of a batch (a native CaptureBatch fits). */
-export interface ExportBatchInput {
-  readonly data: Buffer;
-  readonly meta: Float64Array;
 }
 
 export interface VxlanTarget {
@@ -78,9 +72,11 @@ export function vxlanEndpoint(t: VxlanTarget): ExportEndpoint {
   return { host: t.host, transport: 'udp', port: t.port };
 }
 
-export class VxlanExporter {
+export class VxlanExporter implements Exporter {
   readonly target: VxlanTarget;
-  readonly counters: ExportCounters;
+  readonly url: string;
+  readonly counters: VxlanCounters;
+  readonly dropReasons: readonly string[] = VXLAN_DROP_REASONS;
   private readonly header: Buffer;
   private readonly socket: Socket;
   private readonly address: string;
@@ -92,6 +88,7 @@ export class VxlanExporter {
 
   private constructor(target: VxlanTarget, socket: Socket, address: string, queueBytes: number) {
     this.target = target;
+    this.url = target.url;
     this.header = buildVxlanHeader(target.vni);
     this.socket = socket;
     this.address = address;
@@ -173,3 +170,11 @@ export class VxlanExporter {
     });
   }
 }
+
+export const VXLAN_EXPORTER: ExporterKind<VxlanTarget> = {
+  schemes: ['vxlan:'],
+  usage: 'vxlan://HOST[:PORT]?vni=N',
+  parse: parseVxlanUrl,
+  endpoint: vxlanEndpoint,
+  open: (t) => VxlanExporter.open(t),
+};
