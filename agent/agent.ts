@@ -63,6 +63,8 @@ export type AgentEvent =
   | { type: 'listening'; iface: string; description: string | undefined; linkType: number; linkTypeName: string; snapLen: number; warning: string | undefined }
   | { type: 'capture_error'; iface: string; code: string; message: string }
   | { type: 'reattached'; podIp: string; from: string; to: string; gapMs: number }
+  | { type: 'pod_added'; podIp: string; podName: string | undefined; iface: string }
+  | { type: 'pod_removed'; podIp: string; podName: string | undefined }
   | { type: 'attach_failed'; podIp: string; iface: string; code: string; message: string };
 
 export interface AgentOptions {
@@ -70,6 +72,13 @@ export interface AgentOptions {
   ifaces?: readonly string[];
   /** Pod IPv4 addresses: the agent finds and follows their veths. */
   podIps?: readonly string[];
+  /** Names of pods (`NAMESPACE/NAME`) by pod IP, for the pcapng interface descriptions. */
+  podNames?: ReadonlyMap<string, string>;
+  /**
+   * Start with nothing to capture and keep running when every capture is gone: pods come
+   * and go through addPod/removePod (`--selector`). Default false.
+   */
+  dynamicPods?: boolean;
   /** The node's network namespace, where the veths are (a name or a path); default: this process's. */
   netns?: string;
   /** BPF expression. */
@@ -146,14 +155,19 @@ function nowParts(): { sec: number; nsec: number; ms: number } {
   return { sec: Math.floor(ms / 1000), nsec: (ms % 1000) * 1_000_000, ms };
 }
 
+const EMPTY_ARENA = Buffer.alloc(0);
+
 /** One capture on one interface, from open to close; one pcapng interface. */
 class Attachment {
   readonly iface: string;
   readonly ifindex: number | undefined;
   readonly podIp: string | undefined;
+  /** `NAMESPACE/NAME` when known. */
+  readonly podName: string | undefined;
   readonly description: string | undefined;
   readonly cap: LiveCapture;
-  readonly arena: Buffer;
+  /** EPB encoding space; released (emptied) once the attachment's ISB is queued. */
+  arena: Buffer;
   /** The Buffers of the batch being written (reused: one batch per attachment at a time). */
   readonly segments: Buffer[];
   readonly counters: EpbBatchCounters;
@@ -173,12 +187,13 @@ class Attachment {
   isbWritten: boolean;
   endNote: string | undefined;
 
-  constructor(cap: LiveCapture, iface: string, ifindex: number | undefined, podIp: string | undefined, arenaBytes: number) {
+  constructor(cap: LiveCapture, iface: string, ifindex: number | undefined, pod: { ip: string; name: string | undefined } | undefined, arenaBytes: number) {
     this.cap = cap;
     this.iface = iface;
     this.ifindex = ifindex;
-    this.podIp = podIp;
-    this.description = podIp === undefined ? undefined : `pod ${podIp}`;
+    this.podIp = pod?.ip;
+    this.podName = pod?.name;
+    this.description = pod === undefined ? undefined : pod.name === undefined ? `pod ${pod.ip}` : `pod ${pod.name} ${pod.ip}`;
     this.arena = Buffer.allocUnsafeSlow(arenaBytes);
     this.segments = [];
     this.counters = { truncated: 0 };
@@ -211,6 +226,9 @@ class Attachment {
 /** A pod IP the agent follows from veth to veth. */
 interface PodTarget {
   podIp: string;
+  podName: string | undefined;
+  /** Whether a capture was ever opened for it (the first one is not a reattachment). */
+  attached: boolean;
   current: Attachment | undefined;
   /** The last attachment, retired, whose ISB waits for the next one (to name the move). */
   previous: Attachment | undefined;
@@ -275,7 +293,7 @@ export class Agent {
   static async start(opts: AgentOptions): Promise<Agent> {
     const ifaces = opts.ifaces ?? [];
     const podIps = opts.podIps ?? [];
-    if (ifaces.length + podIps.length === 0) throw new AgentError(AGENT_ERR.OPTIONS, 'nothing to capture: give an interface or a pod IP');
+    if (ifaces.length + podIps.length === 0 && opts.dynamicPods !== true) throw new AgentError(AGENT_ERR.OPTIONS, 'nothing to capture: give an interface or a pod IP');
     if (opts.sink === undefined && (opts.exporters ?? []).length === 0) throw new AgentError(AGENT_ERR.OPTIONS, 'no output: give a sink or an exporter');
     for (const ip of podIps) if (!isIpv4(ip)) throw new AgentError(AGENT_ERR.OPTIONS, `pod IP "${ip}" is not an IPv4 address`);
     if (opts.count !== undefined && (!Number.isInteger(opts.count) || opts.count < 1)) throw new AgentError(AGENT_ERR.OPTIONS, 'count must be a positive integer');
@@ -300,7 +318,7 @@ export class Agent {
           { podIp },
         );
       }
-      const target: PodTarget = { podIp, current: undefined, previous: undefined, lostAtMs: 0, hint: found.podNetns, lastAttachError: undefined };
+      const target: PodTarget = { podIp, podName: opts.podNames?.get(podIp), attached: true, current: undefined, previous: undefined, lostAtMs: 0, hint: found.podNetns, lastAttachError: undefined };
       wanted.push({ iface: found.ifname, ifindex: found.ifindex, podIp, target });
     }
     const seen = new Map<string, string>();
@@ -314,14 +332,15 @@ export class Agent {
     // Open everything before writing anything: a failure leaves no file behind.
     try {
       for (const w of wanted) {
-        const att = agent.open(w.iface, w.ifindex, w.podIp);
+        const att = agent.open(w.iface, w.ifindex, w.target);
         if (w.target !== undefined) {
           w.target.current = att;
           agent.podTargets.push(w.target);
         }
       }
-      const first = agent.attachments[0]!;
+      const first = agent.attachments[0];
       for (const a of agent.attachments) {
+        if (first === undefined) break;
         if (a.cap.linkType !== first.cap.linkType || a.cap.snapLen !== first.cap.snapLen) {
           throw new AgentError(
             AGENT_ERR.MIXED_INTERFACES,
@@ -340,12 +359,12 @@ export class Agent {
     const shb = agent.writer.sectionHeader({ userAppl: SHB_USER_APPL, os: `${osType()} ${release()}`, hardware: arch() });
     agent.enqueue(() => shb);
     for (const a of agent.attachments) agent.begin(a);
-    if (agent.podTargets.length > 0) agent.scheduleResolve(opts.resolveIntervalMs ?? DEFAULT_RESOLVE_INTERVAL_MS);
+    if (agent.podTargets.length > 0 || opts.dynamicPods === true) agent.scheduleResolve(opts.resolveIntervalMs ?? DEFAULT_RESOLVE_INTERVAL_MS);
     return agent;
   }
 
   /** Opens (not starts) a capture on `iface`. Throws CaptureError. */
-  private open(iface: string, ifindex: number | undefined, podIp: string | undefined): Attachment {
+  private open(iface: string, ifindex: number | undefined, target: PodTarget | undefined): Attachment {
     const o = this.opts;
     const cap = LiveCapture.open({
       iface,
@@ -357,7 +376,7 @@ export class Agent {
       batchBytes: Math.max(o.batchBytes ?? DEFAULT_AGENT_BATCH_BYTES, this.snapLen),
       batchRows: o.batchRows ?? DEFAULT_AGENT_BATCH_ROWS,
     });
-    const att = new Attachment(cap, iface, ifindex, podIp, this.arenaBytes);
+    const att = new Attachment(cap, iface, ifindex, target === undefined ? undefined : { ip: target.podIp, name: target.podName }, this.arenaBytes);
     this.attachments.push(att);
     return att;
   }
@@ -470,7 +489,7 @@ export class Agent {
       if (att.isbWritten) return; // already replaced by a newer attachment
       this.enqueueIsb(att, [att.endNote ?? 'capture stopped']);
       const live = this.attachments.some((a) => !a.retired);
-      if (!live && this.podTargets.length === 0) void this.stop('no_interfaces');
+      if (!live && this.podTargets.length === 0 && this.opts.dynamicPods !== true) void this.stop('no_interfaces');
     });
   }
 
@@ -511,6 +530,7 @@ export class Agent {
     if (att.isbWritten) return;
     att.isbWritten = true;
     this.enqueue(() => {
+      att.arena = EMPTY_ARENA; // every batch of att is written by now: give the memory back
       const f = att.final;
       const d = att.drops;
       const detail =
@@ -584,7 +604,7 @@ export class Agent {
   private reattach(t: PodTarget, found: VethForPodIp): void {
     let att: Attachment;
     try {
-      att = this.open(found.ifname, found.ifindex, t.podIp);
+      att = this.open(found.ifname, found.ifindex, t);
     } catch (e) {
       // The new veth may not be up yet (CNI creates it, then sets it up): next round.
       const msg = e instanceof Error ? e.message : String(e);
@@ -595,6 +615,15 @@ export class Agent {
       return;
     }
     t.lastAttachError = undefined;
+    if (!t.attached) {
+      // A pod added while running (addPod): its first capture, not a reattachment.
+      t.attached = true;
+      t.current = att;
+      t.lostAtMs = 0;
+      this.begin(att);
+      this.opts.onEvent?.({ type: 'pod_added', podIp: t.podIp, podName: t.podName, iface: found.ifname });
+      return;
+    }
     const prev = t.previous;
     const gapMs = Math.max(0, Date.now() - t.lostAtMs);
     if (prev !== undefined) {
@@ -608,6 +637,44 @@ export class Agent {
     this.reattachments++;
     this.begin(att);
     this.opts.onEvent?.({ type: 'reattached', podIp: t.podIp, from: prev?.iface ?? '', to: found.ifname, gapMs });
+  }
+
+  /**
+   * Follows one more pod (`--selector` found it): its veth is looked up on the next resolve
+   * round, then captured like a --pod-ip target. Ignored when the pod IP is followed already
+   * or the agent is stopping.
+   */
+  addPod(podIp: string, podName?: string): void {
+    if (this.stopping !== undefined || !isIpv4(podIp)) return;
+    if (this.podTargets.some((t) => t.podIp === podIp)) return;
+    this.podTargets.push({ podIp, podName, attached: false, current: undefined, previous: undefined, lostAtMs: Date.now(), hint: undefined, lastAttachError: undefined });
+    if (this.resolveTimer !== undefined) clearTimeout(this.resolveTimer);
+    this.scheduleResolve(0);
+  }
+
+  /**
+   * Stops following a pod (it is gone from the API): closes its capture with an ISB noting
+   * why, and forgets the target so a long-running agent does not keep looking for it.
+   */
+  async removePod(podIp: string): Promise<void> {
+    const i = this.podTargets.findIndex((t) => t.podIp === podIp);
+    if (i < 0 || this.stopping !== undefined) return;
+    const t = this.podTargets[i]!;
+    this.podTargets.splice(i, 1);
+    const note = `pod ${t.podName ?? t.podIp} left the selection`;
+    for (const att of [t.current, t.previous]) {
+      if (att === undefined) continue;
+      att.markEnd();
+      att.endNote ??= note;
+      await this.retire(att);
+      this.enqueueIsb(att, [att.endNote]);
+    }
+    this.opts.onEvent?.({ type: 'pod_removed', podIp: t.podIp, podName: t.podName });
+  }
+
+  /** Pod IPs followed now. */
+  get pods(): string[] {
+    return this.podTargets.map((t) => t.podIp);
   }
 
   /**

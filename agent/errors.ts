@@ -15,6 +15,8 @@ export const AGENT_ERR = {
   MIXED_INTERFACES: 'PODSPAN_ERR_AGENT_MIXED_INTERFACES',
   /** Writing the capture file or stream failed. */
   WRITE: 'PODSPAN_ERR_AGENT_WRITE',
+  /** The Kubernetes API is not configured, not reachable, or refused the request. */
+  KUBE: 'PODSPAN_ERR_AGENT_KUBE',
 } as const;
 
 export type AgentErrorCode = (typeof AGENT_ERR)[keyof typeof AGENT_ERR];

@@ -1,12 +1,13 @@
 /**
  * `podspan agent`: capture pod veths into pcapng.
  *
- *   podspan agent [--iface IF]... [--pod-ip IP]... [--filter BPF] [--snaplen N]
- *                 [-w FILE|-] [--to vxlan://H[:P]?vni=N]... [-c COUNT] [--duration SECONDS]
- *                 [--netns NS] [-B KiB]
+ *   podspan agent [--iface IF]... [--pod-ip IP]... [--pod NS/NAME | --selector K=V,.. [--namespace NS]]
+ *                 [--kube-api URL] [--filter BPF] [--snaplen N]
+ *                 [-w FILE|-] [--to URL]... [-c COUNT] [--duration SECONDS] [--netns NS] [-B KiB]
  *
- * At least one output: -w, or --to (VXLAN, RFC 7348, as AWS VPC Traffic Mirroring sends
- * it). The agent never captures its own export traffic (agent/exclude.ts).
+ * At least one output: -w, or --to (agent/export/registry.ts lists the transports). The
+ * agent never captures its own export traffic (agent/exclude.ts). --pod and --selector ask
+ * the Kubernetes API (cli/agent-kube.ts).
  *
  * Start-up problems are usage errors (exit 2) that say what to do: an unknown interface
  * (with the list of those that exist), a filter libpcap cannot compile (with its message),
@@ -20,6 +21,7 @@ import { AGENT_ERR, isAgentError } from '../agent/errors.js';
 import { openFileSink, openStdoutSink } from '../agent/export/sink.js';
 import type { Exporter } from '../agent/export/exporter.js';
 import { exportUsages, parseExportTarget, type ExportTarget } from '../agent/export/registry.js';
+import { kubeSelection, startKube, type KubeSelection, type KubeStart } from './agent-kube.js';
 import { listNetns, netnsExists } from '../agent/target/ip-json.js';
 import { isIpv4 } from '../agent/target/veth.js';
 import { NATIVE_ERR, isCaptureError, listDevices, type CaptureError } from '../native/index.js';
@@ -39,16 +41,17 @@ export const AGENT_OPTIONS: Options = {
   duration: { type: 'string' },
   netns: { type: 'string' },
   'buffer-size': { type: 'string', short: 'B' },
-  // In the CLI contract, not in this build yet: accepted by the parser so the message says so.
   pod: { type: 'string' },
   selector: { type: 'string' },
   namespace: { type: 'string' },
+  'kube-api': { type: 'string' },
   to: { type: 'string', multiple: true },
+  // In the CLI contract, not in this build yet: accepted by the parser so the message says so.
   mode: { type: 'string' },
   metrics: { type: 'string' },
 };
 
-const NOT_YET = ['pod', 'selector', 'namespace', 'mode', 'metrics'] as const;
+const NOT_YET = ['mode', 'metrics'] as const;
 
 export type AgentFlagValues = { [flag: string]: string | boolean | Array<string | boolean> | undefined };
 
@@ -60,6 +63,7 @@ const LIST_LIMIT = 24;
 interface AgentConfig {
   ifaces: string[];
   podIps: string[];
+  kube: KubeSelection | undefined;
   filter: string | undefined;
   snapLen: number | undefined;
   write: string | undefined;
@@ -92,8 +96,9 @@ export function agentConfig(values: AgentFlagValues): AgentConfig {
   }
   const ifaces = strs(values['iface']);
   const podIps = strs(values['pod-ip']);
-  if (ifaces.length + podIps.length === 0) {
-    throw usageError('agent: say what to capture: --iface IF (repeatable) or --pod-ip IP (the agent finds the pod\'s veth)');
+  const kube = kubeSelection(values);
+  if (ifaces.length + podIps.length === 0 && kube === undefined) {
+    throw usageError('agent: say what to capture: --iface IF (repeatable), --pod-ip IP (the agent finds the pod\'s veth), --pod NAMESPACE/NAME or --selector K=V (through the Kubernetes API)');
   }
   for (const i of ifaces) {
     if (i === '' || i.length >= IFNAMSIZ || /[\s/]/.test(i)) throw usageError(`agent: --iface "${i}" is not an interface name (1 to ${IFNAMSIZ - 1} characters, no '/' or spaces)`);
@@ -133,6 +138,7 @@ export function agentConfig(values: AgentFlagValues): AgentConfig {
   return {
     ifaces,
     podIps,
+    kube,
     filter: filter === undefined || filter.trim() === '' ? undefined : filter,
     snapLen: wholeNumber(str(values['snaplen']), '--snaplen', MAX_SNAP_LEN),
     write,
@@ -250,6 +256,10 @@ function eventLine(e: AgentEvent): string {
       return `podspan: reattached: pod ${e.podIp} moved from ${e.from} to ${e.to} after ${e.gapMs} ms`;
     case 'attach_failed':
       return `podspan: pod ${e.podIp} is behind ${e.iface} but it cannot be captured yet: ${e.message} (retrying)`;
+    case 'pod_added':
+      return `podspan: following pod ${e.podName ?? e.podIp} (${e.podIp}) on ${e.iface}`;
+    case 'pod_removed':
+      return `podspan: pod ${e.podName ?? e.podIp} (${e.podIp}) left the selection; its capture is closed`;
   }
 }
 
@@ -264,10 +274,18 @@ export async function runAgent(values: AgentFlagValues): Promise<number> {
     await Promise.all(exporters.map((x) => x.close()));
     throw usageError(`agent: --to: cannot open the export socket: ${(e as Error).message}`);
   }
+  let kube: KubeStart | undefined;
+  try {
+    kube = cfg.kube === undefined ? undefined : await startKube(cfg.kube, cfg.netns);
+  } catch (e) {
+    await Promise.all(exporters.map((x) => x.close()));
+    throw e;
+  }
   const write = cfg.write;
   const opts: AgentOptions = {
     ifaces: cfg.ifaces,
-    podIps: cfg.podIps,
+    podIps: [...cfg.podIps, ...(kube?.podIps ?? [])],
+    ...(kube !== undefined ? { podNames: kube.podNames, dynamicPods: kube.dynamic } : {}),
     ...(write !== undefined ? { sink: () => (write === '-' ? openStdoutSink() : openFileSink(write)) } : {}),
     exporters,
     exclude: cfg.to.map((t) => t.endpoint),
@@ -287,6 +305,7 @@ export async function runAgent(values: AgentFlagValues): Promise<number> {
     await Promise.all(exporters.map((x) => x.close()));
     throw startupError(e, cfg);
   }
+  const stopKube = kube?.follow(agent, (line) => stderr.write(line + '\n'));
 
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals): void => {
@@ -295,7 +314,7 @@ export async function runAgent(values: AgentFlagValues): Promise<number> {
       stderr.write(`podspan: second ${sig}: exiting without the end-of-capture statistics\n`);
       process.exit(EXIT.RUNTIME);
     }
-    void agent.stop('signal');
+    void (stopKube === undefined ? agent.stop('signal') : stopKube().then(() => agent.stop('signal')));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -304,6 +323,7 @@ export async function runAgent(values: AgentFlagValues): Promise<number> {
   try {
     summary = await agent.done;
   } finally {
+    if (stopKube !== undefined) await stopKube();
     if (timer !== undefined) clearTimeout(timer);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
