@@ -155,6 +155,14 @@ function nowParts(): { sec: number; nsec: number; ms: number } {
   return { sec: Math.floor(ms / 1000), nsec: (ms % 1000) * 1_000_000, ms };
 }
 
+/** One metric sample (cli/metrics-server.ts serves them). */
+export interface AgentMetricSample {
+  name: string;
+  help: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
 const EMPTY_ARENA = Buffer.alloc(0);
 
 /** One capture on one interface, from open to close; one pcapng interface. */
@@ -670,6 +678,42 @@ export class Agent {
       this.enqueueIsb(att, [att.endNote]);
     }
     this.opts.onEvent?.({ type: 'pod_removed', podIp: t.podIp, podName: t.podName });
+  }
+
+  /**
+   * Every counter as a metric sample, read now (live captures ask libpcap for their kernel
+   * counters): for `--metrics`. Labels: iface and pod ("NS/NAME" or the IP, "" for --iface).
+   */
+  samples(): AgentMetricSample[] {
+    const out: AgentMetricSample[] = [];
+    const add = (name: string, help: string, labels: Record<string, string>, value: number): void => {
+      out.push({ name, help, labels, value });
+    };
+    let live = 0;
+    for (const a of this.attachments) {
+      let st: CaptureStats | undefined = a.final;
+      if (st === undefined && !a.retired) {
+        live++;
+        try {
+          st = a.cap.stats();
+        } catch {
+          st = undefined;
+        }
+      }
+      const l = { iface: a.iface, pod: a.podName ?? a.podIp ?? '' };
+      add('podspan_agent_frames_captured_total', 'Frames written to the pcapng output or handed to the exporters.', l, a.written);
+      add('podspan_agent_kernel_received_total', "Frames the kernel passed to the capture socket (libpcap's ps_recv).", l, st?.received ?? 0);
+      add('podspan_agent_kernel_dropped_total', "Frames the kernel dropped because the capture ring was full (libpcap's ps_drop).", l, st?.dropped ?? 0);
+      for (const r of AGENT_DROP_REASONS) add('podspan_agent_frames_dropped_total', 'Frames the agent saw and did not write, by reason.', { ...l, reason: r }, a.drops[r]);
+    }
+    add('podspan_agent_captures', 'Captures open now (one per interface).', {}, live);
+    add('podspan_agent_pods', 'Pods followed now (--pod-ip, --pod, --selector).', {}, this.podTargets.length);
+    for (const x of this.opts.exporters ?? []) {
+      add('podspan_agent_export_frames_total', 'Frames an exporter sent (accepted by the kernel or acknowledged).', { url: x.url }, x.counters.exported);
+      add('podspan_agent_export_truncated_total', 'Frames an exporter sent cut (also in export_frames_total).', { url: x.url }, x.counters.export_truncated);
+      for (const r of x.dropReasons) add('podspan_agent_export_dropped_total', 'Frames an exporter did not send, by reason.', { url: x.url, reason: r }, x.counters[r] ?? 0);
+    }
+    return out;
   }
 
   /** Pod IPs followed now. */

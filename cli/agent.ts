@@ -26,6 +26,7 @@ import { listNetns, netnsExists } from '../agent/target/ip-json.js';
 import { isIpv4 } from '../agent/target/veth.js';
 import { NATIVE_ERR, isCaptureError, listDevices, type CaptureError } from '../native/index.js';
 import { ERR, PodspanError } from '../packet/errors.js';
+import { parseMetricsAddress, startMetricsServer, type MetricsServer } from './metrics-server.js';
 import { EXIT, usageError } from './errors.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -51,7 +52,7 @@ export const AGENT_OPTIONS: Options = {
   metrics: { type: 'string' },
 };
 
-const NOT_YET = ['mode', 'metrics'] as const;
+const NOT_YET = ['mode'] as const;
 
 export type AgentFlagValues = { [flag: string]: string | boolean | Array<string | boolean> | undefined };
 
@@ -64,6 +65,8 @@ interface AgentConfig {
   ifaces: string[];
   podIps: string[];
   kube: KubeSelection | undefined;
+  /** --metrics: where GET /metrics is served. */
+  metrics: { host: string; port: number } | undefined;
   filter: string | undefined;
   snapLen: number | undefined;
   write: string | undefined;
@@ -139,6 +142,7 @@ export function agentConfig(values: AgentFlagValues): AgentConfig {
     ifaces,
     podIps,
     kube,
+    metrics: str(values['metrics']) === undefined ? undefined : parseMetricsAddress(str(values['metrics'])!, 'agent'),
     filter: filter === undefined || filter.trim() === '' ? undefined : filter,
     snapLen: wholeNumber(str(values['snaplen']), '--snaplen', MAX_SNAP_LEN),
     write,
@@ -306,6 +310,17 @@ export async function runAgent(values: AgentFlagValues): Promise<number> {
     throw startupError(e, cfg);
   }
   const stopKube = kube?.follow(agent, (line) => stderr.write(line + '\n'));
+  let metrics: MetricsServer | undefined;
+  if (cfg.metrics !== undefined) {
+    try {
+      metrics = await startMetricsServer(cfg.metrics, 'podspan_agent_', () => agent.samples(), 'agent');
+      stderr.write(`podspan: metrics on http://${metrics.address}/metrics\n`);
+    } catch (e) {
+      await stopKube?.();
+      await agent.stop('requested');
+      throw e;
+    }
+  }
 
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals): void => {
@@ -324,6 +339,7 @@ export async function runAgent(values: AgentFlagValues): Promise<number> {
     summary = await agent.done;
   } finally {
     if (stopKube !== undefined) await stopKube();
+    await metrics?.close();
     if (timer !== undefined) clearTimeout(timer);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

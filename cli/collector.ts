@@ -21,6 +21,7 @@ import { Collector, type CollectorOptions, type CollectorSummary, type ListenAdd
 import { SPLIT_BY, STORE_DEFAULT_ROTATE_BYTES, type SplitBy } from '../collector/sink/pcapng-store.js';
 import { isCaptureError } from '../native/errors.js';
 import { VXLAN_PORT } from '../packet/wire/vxlan.js';
+import { parseMetricsAddress, startMetricsServer, type MetricsServer } from './metrics-server.js';
 import { EXIT, usageError } from './errors.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -46,13 +47,15 @@ export const COLLECTOR_OPTIONS: Options = {
 
 // TODO(#collector): --tap (re-injection for an IDS) needs a tap device (TUNSETIFF ioctl) or
 // an AF_PACKET send from native/; --ws, --replay-to and --metrics belong to other parts.
-const NOT_YET = ['ws', 'tap', 'replay-to', 'metrics'] as const;
+const NOT_YET = ['ws', 'tap', 'replay-to'] as const;
 
 export type CollectorFlagValues = { [flag: string]: string | boolean | Array<string | boolean> | undefined };
 
 export interface CollectorConfig {
   options: CollectorOptions;
   durationMs: number | undefined;
+  /** --metrics: where GET /metrics is served. */
+  metrics: { host: string; port: number } | undefined;
 }
 
 const SIZE_UNITS: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
@@ -178,7 +181,8 @@ export function collectorConfig(values: CollectorFlagValues, stdoutIsTty: boolea
     if (keepBytes !== undefined) options.store.keepBytes = keepBytes;
   }
   if (stdout) options.stdout = {};
-  return { options, durationMs };
+  const metricsText = str(values['metrics']);
+  return { options, durationMs, metrics: metricsText === undefined ? undefined : parseMetricsAddress(metricsText, 'collector') };
 }
 
 /** "vxlan 127.0.0.1:4789, gre/erspan (raw socket)", with the ports actually bound. */
@@ -230,6 +234,16 @@ export async function runCollector(values: CollectorFlagValues): Promise<number>
   }
   const outs = [cfg.options.store !== undefined ? `pcapng files in ${cfg.options.store.dir}` : undefined, cfg.options.stdout !== undefined ? 'pcap on stdout' : undefined].filter((x) => x !== undefined);
   process.stderr.write(`podspan collector: listening on ${describeInputs(collector)}; writing ${outs.join(' and ')}\n`);
+  let metrics: MetricsServer | undefined;
+  if (cfg.metrics !== undefined) {
+    try {
+      metrics = await startMetricsServer(cfg.metrics, 'podspan_collector_', () => collector.metrics.samples(), 'collector');
+    } catch (e) {
+      await collector.stop();
+      throw e;
+    }
+    process.stderr.write(`podspan collector: metrics on http://${metrics.address}/metrics\n`);
+  }
 
   await new Promise<void>((resolve) => {
     let timer: NodeJS.Timeout | undefined;
@@ -248,6 +262,7 @@ export async function runCollector(values: CollectorFlagValues): Promise<number>
     collector.onAllSinksEnded = done;
   });
   const summary = await collector.stop();
+  await metrics?.close();
   process.stderr.write(formatSummary(summary, Date.now() - started));
   return summary.invariantViolations.length > 0 ? EXIT.RUNTIME : EXIT.OK;
 }
