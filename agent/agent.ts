@@ -34,7 +34,7 @@ import { captureFilter, type ExportEndpoint } from './exclude.js';
 import { encodeEpbBatch, epbBatchBytes, type EpbBatchCounters } from './export/pcapng-batch.js';
 import type { FrameSink } from './export/sink.js';
 import type { ExportCounters, Exporter } from './export/exporter.js';
-import { findVethForPodIp, isIpv4, type VethForPodIp } from './target/veth.js';
+import { findVethForPodIp, isPodIp, type VethForPodIp } from './target/veth.js';
 
 /** Reasons a frame handed over by libpcap was not written. `snaplen` is not one: truncation is counted apart. */
 export const AGENT_DROP_REASONS = ['batch_full', 'write_error', 'after_stop'] as const;
@@ -70,7 +70,7 @@ export type AgentEvent =
 export interface AgentOptions {
   /** Interfaces by name (in `netns`). */
   ifaces?: readonly string[];
-  /** Pod IPv4 addresses: the agent finds and follows their veths. */
+  /** Pod IPv4 or IPv6 addresses: the agent finds and follows their veths. */
   podIps?: readonly string[];
   /** Names of pods (`NAMESPACE/NAME`) by pod IP, for the pcapng interface descriptions. */
   podNames?: ReadonlyMap<string, string>;
@@ -303,7 +303,7 @@ export class Agent {
     const podIps = opts.podIps ?? [];
     if (ifaces.length + podIps.length === 0 && opts.dynamicPods !== true) throw new AgentError(AGENT_ERR.OPTIONS, 'nothing to capture: give an interface or a pod IP');
     if (opts.sink === undefined && (opts.exporters ?? []).length === 0) throw new AgentError(AGENT_ERR.OPTIONS, 'no output: give a sink or an exporter');
-    for (const ip of podIps) if (!isIpv4(ip)) throw new AgentError(AGENT_ERR.OPTIONS, `pod IP "${ip}" is not an IPv4 address`);
+    for (const ip of podIps) if (!isPodIp(ip)) throw new AgentError(AGENT_ERR.OPTIONS, `pod IP "${ip}" is not an IPv4 or IPv6 address`);
     if (opts.count !== undefined && (!Number.isInteger(opts.count) || opts.count < 1)) throw new AgentError(AGENT_ERR.OPTIONS, 'count must be a positive integer');
     let filter: string | undefined;
     try {
@@ -653,7 +653,7 @@ export class Agent {
    * or the agent is stopping.
    */
   addPod(podIp: string, podName?: string): void {
-    if (this.stopping !== undefined || !isIpv4(podIp)) return;
+    if (this.stopping !== undefined || !isPodIp(podIp)) return;
     if (this.podTargets.some((t) => t.podIp === podIp)) return;
     this.podTargets.push({ podIp, podName, attached: false, current: undefined, previous: undefined, lostAtMs: Date.now(), hint: undefined, lastAttachError: undefined });
     if (this.resolveTimer !== undefined) clearTimeout(this.resolveTimer);

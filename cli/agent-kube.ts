@@ -105,7 +105,6 @@ export async function startKube(sel: KubeSelection, netns: string | undefined): 
     if (p === undefined) throw usageError(`agent: --pod ${label}: no such pod (kubectl get pod -n ${sel.pod.namespace} ${sel.pod.name})`);
     if (p.hostNetwork) throw usageError(`agent: --pod ${label} uses the host network and has no veth of its own: capture the node's interface with --iface`);
     if (p.ip === undefined) throw usageError(`agent: --pod ${label} has no IP yet (phase ${p.phase}); try again when it is Running`);
-    if (p.ip.includes(':')) throw usageError(`agent: --pod ${label} has the IPv6 address ${p.ip}; IPv6 pod IPs are not supported yet`);
     if (node !== undefined && p.node !== node) throw usageError(`agent: --pod ${label} runs on node ${p.node ?? '(none)'}, not on this node (${node}): run the agent there`);
     podIps.push(p.ip);
     podNames.set(p.ip, podLabel(p));

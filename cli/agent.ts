@@ -22,8 +22,8 @@ import { openFileSink, openStdoutSink } from '../agent/export/sink.js';
 import type { Exporter } from '../agent/export/exporter.js';
 import { exportUsages, parseExportTarget, type ExportTarget } from '../agent/export/registry.js';
 import { kubeSelection, startKube, type KubeSelection, type KubeStart } from './agent-kube.js';
-import { listNetns, netnsExists } from '../agent/target/ip-json.js';
-import { isIpv4 } from '../agent/target/veth.js';
+import { canonicalIp, listNetns, netnsExists } from '../agent/target/ip-json.js';
+import { isPodIp } from '../agent/target/veth.js';
 import { NATIVE_ERR, isCaptureError, listDevices, type CaptureError } from '../native/index.js';
 import { ERR, PodspanError } from '../packet/errors.js';
 import { parseMetricsAddress, startMetricsServer, type MetricsServer } from './metrics-server.js';
@@ -98,17 +98,18 @@ export function agentConfig(values: AgentFlagValues): AgentConfig {
     if (values[f] !== undefined) throw usageError(`agent: --${f} is part of the CLI contract but not in this build yet; capture with --iface or --pod-ip and -w`);
   }
   const ifaces = strs(values['iface']);
-  const podIps = strs(values['pod-ip']);
+  const podIpFlags = strs(values['pod-ip']);
   const kube = kubeSelection(values);
-  if (ifaces.length + podIps.length === 0 && kube === undefined) {
+  if (ifaces.length + podIpFlags.length === 0 && kube === undefined) {
     throw usageError('agent: say what to capture: --iface IF (repeatable), --pod-ip IP (the agent finds the pod\'s veth), --pod NAMESPACE/NAME or --selector K=V (through the Kubernetes API)');
   }
   for (const i of ifaces) {
     if (i === '' || i.length >= IFNAMSIZ || /[\s/]/.test(i)) throw usageError(`agent: --iface "${i}" is not an interface name (1 to ${IFNAMSIZ - 1} characters, no '/' or spaces)`);
   }
-  for (const ip of podIps) {
-    if (ip.includes(':')) throw usageError(`agent: --pod-ip ${ip}: IPv6 pod IPs are not supported yet; use the pod's IPv4 address or --iface`);
-    if (!isIpv4(ip)) throw usageError(`agent: --pod-ip "${ip}" is not an IPv4 address`);
+  const podIps: string[] = [];
+  for (const ip of podIpFlags) {
+    if (!isPodIp(ip)) throw usageError(`agent: --pod-ip "${ip}" is not an IPv4 or IPv6 address`);
+    podIps.push(canonicalIp(ip)!);
   }
   const to: ExportTarget[] = [];
   for (const url of strs(values['to'])) {

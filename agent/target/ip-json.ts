@@ -5,6 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
+import { isIP } from 'node:net';
 
 import { AGENT_ERR, AgentError } from '../errors.js';
 
@@ -98,6 +99,22 @@ export function addrs(netns?: string): Promise<IpAddr[]> {
 
 export function ipv4Of(a: IpAddr): IpAddrInfo | undefined {
   return a.addr_info?.find((i) => i.family === 'inet');
+}
+
+/** Whether `a` holds `ip` (IPv4, or IPv6 in any spelling: compared canonically). */
+export function holdsIp(a: IpAddr, ip: string): boolean {
+  const want = canonicalIp(ip);
+  return want !== undefined && (a.addr_info ?? []).some((i) => canonicalIp(i.local) === want);
+}
+
+/**
+ * One spelling per address: IPv4 as given, IPv6 compressed and lower-case as WHATWG URL
+ * hosts print it (fd00:0:0::5 and FD00::5 both become fd00::5). Undefined for neither.
+ */
+export function canonicalIp(ip: string): string | undefined {
+  if (isIP(ip) === 4) return ip;
+  if (isIP(ip) !== 6) return undefined;
+  return new URL(`http://[${ip}]/`).hostname.slice(1, -1);
 }
 
 export function isVeth(l: IpLink): boolean {

@@ -25,6 +25,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 
 import { AGENT_ERR, AgentError } from '../errors.js';
+import { canonicalIp } from './ip-json.js';
 
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 /** A request that takes longer fails (the agent retries on its next round). */
@@ -125,7 +126,7 @@ function podRef(p: PodJson): PodRef | undefined {
   return {
     namespace,
     name,
-    ip: typeof ip === 'string' && ip !== '' ? ip : undefined,
+    ip: typeof ip === 'string' && ip !== '' ? (canonicalIp(ip) ?? ip) : undefined,
     node: typeof node === 'string' && node !== '' ? node : undefined,
     hostNetwork: p.spec?.hostNetwork === true,
     phase: typeof p.status?.phase === 'string' ? p.status.phase : 'Unknown',

@@ -86,10 +86,6 @@ export class PodSelection {
         skip(`no IP yet (phase ${p.phase})`);
         continue;
       }
-      if (p.ip.includes(':')) {
-        skip('IPv6 pod IPs are not supported yet');
-        continue;
-      }
       if (this.opts.node !== undefined && p.node !== this.opts.node) continue; // another node's pod
       if (this.opts.node === undefined && !this.followed.has(p.ip)) {
         const found = await findVethForPodIp(p.ip, this.opts.netns === undefined ? {} : { netns: this.opts.netns }).catch(() => undefined);

@@ -11,9 +11,10 @@
  *              for the interface holding POD_IP; its veth peer's ifindex (`link_index`)
  *              names the node-side veth, confirmed by that veth pointing back.
  *
- * Read-only, through `ip -j` and `bridge -j` (agent/target/ip-json.ts). IPv4 only.
+ * Read-only, through `ip -j` and `bridge -j` (agent/target/ip-json.ts). IPv4 and IPv6
+ * (`ip route get` and `ip neigh` take either; addresses are compared canonically).
  */
-import { addrs, bridgeJson, ipJson, ipv4Of, isVeth, links, listNetns, sameNetns, type IpLink } from './ip-json.js';
+import { addrs, bridgeJson, canonicalIp, holdsIp, ipJson, isVeth, links, listNetns, sameNetns, type IpLink } from './ip-json.js';
 
 export type VethLookupMethod = 'route' | 'fdb' | 'peer';
 
@@ -61,14 +62,19 @@ interface NsId {
 
 const IPV4_RE = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
 
-/** True for a dotted-quad IPv4 address (what findVethForPodIp accepts). */
+/** True for a dotted-quad IPv4 address. */
 export function isIpv4(s: string): boolean {
   return IPV4_RE.test(s);
 }
 
-/** The node-side veth for a pod IPv4 address, or undefined when none is found. */
+/** True for what findVethForPodIp accepts: an IPv4 or IPv6 address (no zone). */
+export function isPodIp(s: string): boolean {
+  return IPV4_RE.test(s) || (!s.includes('%') && canonicalIp(s) !== undefined && s.includes(':'));
+}
+
+/** The node-side veth for a pod IP (v4 or v6), or undefined when none is found. */
 export async function findVethForPodIp(podIp: string, opts: FindVethOptions = {}): Promise<VethForPodIp | undefined> {
-  if (!IPV4_RE.test(podIp)) return undefined;
+  if (!isPodIp(podIp)) return undefined;
   const ns = opts.netns;
   const nodeLinks = await links(ns);
   const byName = new Map(nodeLinks.map((l) => [l.ifname, l] as const));
@@ -133,7 +139,7 @@ async function viaPeer(podIp: string, nodeLinks: IpLink[], ns: string | undefine
       continue; // vanished meanwhile
     }
     for (const a of holders) {
-      if (ipv4Of(a)?.local !== podIp || !isVeth(a) || a.link_index === undefined) continue;
+      if (!holdsIp(a, podIp) || !isVeth(a) || a.link_index === undefined) continue;
       if (!(await peerIsIn(a, other, ns))) continue;
       const peer = nodeLinks.find((l) => l.ifindex === a.link_index && isVeth(l) && l.link_index === a.ifindex);
       if (peer !== undefined) return { ifname: peer.ifname, ifindex: peer.ifindex, method: 'peer', podNetns: other };
