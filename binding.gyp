@@ -9,6 +9,8 @@
         "native/src/capture-error.cc",
         "native/src/live-capture.cc",
         "native/src/raw-ip-socket.cc",
+        "native/src/packet-injector.cc",
+        "native/src/udp-batch.cc",
         "native/src/netns.cc"
       ],
       "dependencies": [

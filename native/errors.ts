@@ -22,12 +22,30 @@ export const NATIVE_ERR = {
   NETNS: 'PODSPAN_ERR_NETNS',
   /** A raw IP socket call failed (the message carries errno's text). */
   RAW_SOCKET: 'PODSPAN_ERR_RAW_SOCKET',
+  /** The interface to inject frames onto does not exist (in the namespace it was opened in). */
+  INJECT_NO_SUCH_DEVICE: 'PODSPAN_ERR_INJECT_NO_SUCH_DEVICE',
+  /** Injecting frames needs CAP_NET_RAW: run as root or grant it. */
+  INJECT_PERM: 'PODSPAN_ERR_INJECT_PERM',
+  /** The interface to inject onto is down (`ip link set IF up`). */
+  INJECT_IFACE_DOWN: 'PODSPAN_ERR_INJECT_IFACE_DOWN',
+  /** Any other failure opening the injection socket (not an Ethernet interface, bind). */
+  INJECT_OPEN: 'PODSPAN_ERR_INJECT_OPEN',
+  /** Sending stopped at run time (the interface went down or away); errno in details. */
+  INJECT_SEND: 'PODSPAN_ERR_INJECT_SEND',
   /** A bad argument reached the addon (a bug in the caller). */
   NATIVE_ARG: 'PODSPAN_ERR_NATIVE_ARG',
   /** A call in the wrong state (start twice, send after close). */
   NATIVE_STATE: 'PODSPAN_ERR_NATIVE_STATE',
   /** build/Release/podspan_native.node is missing or does not load. */
   NATIVE_LOAD: 'PODSPAN_ERR_NATIVE_LOAD',
+  /** A UDP batch socket could not be created or configured (socket, setsockopt, connect); errno in details. */
+  UDP_SOCKET: 'PODSPAN_ERR_UDP_SOCKET',
+  /** A UDP batch socket could not bind its address (in use, not on this host, no permission); errno in details. */
+  UDP_BIND: 'PODSPAN_ERR_UDP_BIND',
+  /** sendBatch stopped on an error other than a full buffer (network unreachable, EPERM from a firewall); errno in details. */
+  UDP_SEND: 'PODSPAN_ERR_UDP_SEND',
+  /** The receive thread of a UDP batch socket stopped on an error; errno in details. */
+  UDP_RECV: 'PODSPAN_ERR_UDP_RECV',
 } as const;
 
 export type NativeErrorCode = (typeof NATIVE_ERR)[keyof typeof NATIVE_ERR];

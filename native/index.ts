@@ -1,8 +1,9 @@
 /**
  * The native addon (native/src, built by `npm ci` through binding.gyp): batch libpcap
- * capture with nanosecond timestamps and kernel drop counters, and raw IPv4 sockets for
- * GRE/ERSPAN. This is the only file that loads the `.node`; it loads it lazily, on first
- * use, so importing this module never fails on a machine without libpcap.
+ * capture with nanosecond timestamps and kernel drop counters, raw IPv4 sockets for
+ * GRE/ERSPAN, and batch frame injection onto an interface (PacketInjector). This is the
+ * only file that loads the `.node`; it loads it lazily, on first use, so importing this
+ * module never fails on a machine without libpcap.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -42,16 +43,72 @@ interface NativeLiveCapture {
 }
 
 interface NativeRawIpSocket {
-  send(buffers: Buffer[], dst: string | number): boolean;
+  send(buffers: Buffer[], dst: string | number, lastOffset?: number, lastLength?: number): boolean;
   startReceive(data: Buffer, meta: Float64Array, cb: (count: number) => void): void;
   stopReceive(): void;
   close(): void;
   readonly protocol: number;
+  readonly fd: number;
+  readonly drops: number;
+}
+
+interface NativeInjectResult {
+  sent: number;
+  bytes: number;
+  tooBig: number;
+  gaveUp: number;
+  retriesNoBufs: number;
+  retriesAgain: number;
+  syscalls: number;
+  next: number;
+  errno: number;
+  error: string;
+  cancelled: boolean;
+  baseNs: bigint;
+}
+
+interface NativePacketInjector {
+  send(data: Buffer, meta: Float64Array, first: number, count: number, baseNs: bigint, paced: boolean, maxRetryMs: number): Promise<NativeInjectResult>;
+  cancel(): void;
+  close(): void;
+  readonly mtu: number;
+  readonly ifIndex: number;
+  readonly hwType: number;
+}
+
+interface NativeUdpSendResult {
+  sent: number;
+  bytes: number;
+  truncated: number;
+  tooBig: number;
+  refused: number;
+  waits: number;
+  syscalls: number;
+  next: number;
+  busy: boolean;
+  errno: number;
+  error: string;
+}
+
+interface NativeUdpBatchSocket {
+  sendBatch(header: Buffer, data: Buffer, meta: Float64Array, first: number, count: number, cols: number, offCol: number, lenCol: number, maxLen: number, maxWaitMs: number): NativeUdpSendResult;
+  start(dataA: Buffer, metaA: Float64Array, addrA: Buffer, dataB: Buffer, metaB: Float64Array, addrB: Buffer, cb: NativeCallback): void;
+  release(slot: number): void;
+  stats(): UdpBatchStats;
+  close(): Promise<void>;
+  setRef(ref: boolean): void;
+  readonly localAddress: string;
+  readonly localPort: number;
+  readonly family: number;
+  readonly rcvBufBytes: number;
+  readonly sndBufBytes: number;
 }
 
 interface NativeBinding {
   LiveCapture: new (opts: Record<string, unknown>) => NativeLiveCapture;
   RawIpSocket: new (protocol: number, opts: Record<string, unknown>) => NativeRawIpSocket;
+  PacketInjector: new (opts: Record<string, unknown>) => NativePacketInjector;
+  UdpBatchSocket: new (opts: Record<string, unknown>) => NativeUdpBatchSocket;
   listDevices(opts: Record<string, unknown>): DeviceInfo[];
   libVersion(): string;
 }
@@ -491,6 +548,13 @@ export interface RawIpSocketOptions {
   recvBytes?: number;
   /** Receive rows per callback; default 4096. */
   recvRows?: number;
+  /**
+   * A socket that only sends (an exporter): a filter that accepts nothing keeps the copies
+   * of every GRE packet the host receives out of its queue.
+   */
+  sendOnly?: boolean;
+  /** Kernel receive buffer (SO_RCVBUFFORCE, else SO_RCVBUF); default: the kernel's. */
+  recvBufferBytes?: number;
 }
 
 /**
@@ -521,6 +585,8 @@ export class RawIpSocket {
     const nativeOpts: Record<string, unknown> = {};
     if (opts.netns !== undefined) nativeOpts['netns'] = opts.netns;
     if (opts.bindAddress !== undefined) nativeOpts['bindAddress'] = opts.bindAddress;
+    if (opts.sendOnly === true) nativeOpts['sendOnly'] = true;
+    if (opts.recvBufferBytes !== undefined) nativeOpts['recvBufferBytes'] = positiveInt('recvBufferBytes', opts.recvBufferBytes, 0);
     try {
       return new RawIpSocket(new native.RawIpSocket(protocol, nativeOpts), protocol, Math.max(recvBytes, 65535), recvRows);
     } catch (e) {
@@ -530,13 +596,15 @@ export class RawIpSocket {
 
   /**
    * Sends one IPv4 packet whose payload is the buffers gathered in order (sendmsg with an
-   * iovec; nothing is concatenated). `dst` is dotted-quad or a host-order uint32.
+   * iovec; nothing is concatenated). `dst` is dotted-quad or a host-order uint32. With
+   * `lastOffset` and `lastLength`, only that range of the last buffer is sent (a frame
+   * inside a capture batch, without a subarray per packet).
    * Returns false when the socket's send buffer is full (EAGAIN/ENOBUFS): count it as a
    * drop. Other failures throw CaptureError RAW_SOCKET with errno in details.
    */
-  send(buffers: Buffer[], dst: string | number): boolean {
+  send(buffers: Buffer[], dst: string | number, lastOffset?: number, lastLength?: number): boolean {
     try {
-      return this.native.send(buffers, dst);
+      return lastOffset === undefined || lastLength === undefined ? this.native.send(buffers, dst) : this.native.send(buffers, dst, lastOffset, lastLength);
     } catch (e) {
       throw fromNative(e);
     }
@@ -556,6 +624,19 @@ export class RawIpSocket {
     }
     this.receiving = true;
     return this;
+  }
+
+  /**
+   * Packets the kernel dropped for this socket since it opened (receive buffer full): its
+   * sk_drops, via SO_MEMINFO. -1 once closed or where the kernel does not say.
+   */
+  get drops(): number {
+    return this.closed ? -1 : this.native.drops;
+  }
+
+  /** The socket's descriptor, -1 once closed (e.g. to find its inode under /proc/self/fd). */
+  get fd(): number {
+    return this.closed ? -1 : this.native.fd;
   }
 
   /** Stops receiving and closes the socket. Idempotent; no callback runs afterwards. */
@@ -584,4 +665,562 @@ export function ipv4ToUint32(ip: string): number {
     n = n * 256 + v;
   }
   return n;
+}
+
+// ---------------------------------------------------------------------------------------
+// Frame injection
+
+/** Columns of one row of the `meta` array given to PacketInjector.send. */
+export const INJECT_META = {
+  /** Byte offset of the frame in `data`. */
+  OFFSET: 0,
+  /** Frame length in bytes (Ethernet header included, no FCS). */
+  LEN: 1,
+  /** Paced sends only: nanoseconds after `baseNs` at which the frame is due (a whole number). */
+  DUE_NS: 2,
+} as const;
+
+/** Float64 values per row of the injection `meta` array. */
+export const INJECT_META_COLS = 3;
+
+/** ARPHRD_* of the interfaces injection accepts (linux/if_arp.h). */
+export const ARPHRD = { ETHER: 1, LOOPBACK: 772 } as const;
+
+/** Ethernet header bytes the kernel allows on top of the MTU for a frame sent whole. */
+export const ETHERNET_LINK_HEADER_LEN = 14;
+
+export interface InjectorOptions {
+  /** Interface name: an Ethernet, veth, tap or loopback device. */
+  iface: string;
+  /** Open the interface in this network namespace (a name under /var/run/netns or a path). */
+  netns?: string;
+  /**
+   * PACKET_QDISC_BYPASS: frames skip the device's queueing discipline, and with it the
+   * taps on the sending side (tcpdump on `iface` then sees nothing; the peer still does).
+   * Default false.
+   */
+  qdiscBypass?: boolean;
+  /** Socket send buffer (SO_SNDBUFFORCE); default: the kernel's (wmem_default). */
+  sndBufBytes?: number;
+}
+
+export interface InjectSendOptions {
+  /** First row of `meta` to send; default 0. */
+  first?: number;
+  /** Rows to send. */
+  count: number;
+  /**
+   * Paced send: row i goes no earlier than `baseNs + meta[i*3+2]` on the monotonic clock of
+   * `monotonicNs()`; 'now' = when the send starts on its worker thread (the base used comes
+   * back in InjectResult.baseNs, for the next batch of the same schedule). Absent: as fast
+   * as the interface takes them.
+   */
+  baseNs?: bigint | 'now';
+  /**
+   * How long one frame may keep failing with ENOBUFS (device queue full) or EAGAIN (socket
+   * buffer full) before it is given up and counted in `gaveUp`; default no limit (wait, as
+   * tcpreplay does). Retries are counted either way.
+   */
+  maxRetryMs?: number;
+}
+
+/** What one PacketInjector.send did. */
+export interface InjectResult {
+  /** Frames the kernel took. */
+  sent: number;
+  /** Their bytes. */
+  bytes: number;
+  /** Frames refused as longer than the interface MTU + link header (EMSGSIZE), skipped. */
+  tooBig: number;
+  /** Frames given up after maxRetryMs of ENOBUFS/EAGAIN. */
+  gaveUp: number;
+  /** Retries after ENOBUFS (the device queue was full). */
+  retriesNoBufs: number;
+  /** Retries after EAGAIN (the socket send buffer was full). */
+  retriesAgain: number;
+  /** sendmmsg calls made. */
+  syscalls: number;
+  /** Index of the first row not handled: first + count unless stopped or cancelled. */
+  next: number;
+  /** The error that stopped the batch (INJECT_SEND, errno in details), if any. */
+  error: CaptureError | undefined;
+  cancelled: boolean;
+  /** Paced sends: the schedule's base (monotonicNs()); 0n otherwise. */
+  baseNs: bigint;
+}
+
+/** CLOCK_MONOTONIC in nanoseconds: the clock paced sends are scheduled on. */
+export function monotonicNs(): bigint {
+  // libuv's hrtime is clock_gettime(CLOCK_MONOTONIC) on Linux, the clock the addon sleeps on.
+  return process.hrtime.bigint();
+}
+
+/**
+ * Sends whole Ethernet frames out of one interface (AF_PACKET, sendmmsg, one syscall per
+ * run of up to 64 frames). Needs CAP_NET_RAW.
+ *
+ *   const inj = PacketInjector.open({ iface: 'veth0' });
+ *   const r = await inj.send(data, meta, { count: n });   // rows [offset, len, dueNs]
+ *   await inj.close();
+ *
+ * One send at a time, on a libuv worker thread: the promise resolves with counters when
+ * every row is handled (sent, skipped as too big, or given up) or a hard error stopped it.
+ * `data` and `meta` must not be modified until it settles. Frames go out in row order.
+ */
+export class PacketInjector {
+  readonly iface: string;
+  /** The interface MTU when opened. */
+  readonly mtu: number;
+  /** Largest frame the kernel takes (MTU + 14; 4 more for a VLAN-tagged frame). */
+  readonly maxFrameLen: number;
+  readonly ifIndex: number;
+  /** ARPHRD type (ARPHRD.ETHER or ARPHRD.LOOPBACK). */
+  readonly hwType: number;
+  private readonly native: NativePacketInjector;
+  private inFlight: Promise<InjectResult> | undefined;
+  private closing: Promise<void> | undefined;
+
+  private constructor(native: NativePacketInjector, iface: string) {
+    this.native = native;
+    this.iface = iface;
+    this.mtu = native.mtu;
+    this.maxFrameLen = native.mtu + ETHERNET_LINK_HEADER_LEN;
+    this.ifIndex = native.ifIndex;
+    this.hwType = native.hwType;
+    this.inFlight = undefined;
+    this.closing = undefined;
+  }
+
+  /**
+   * Opens the socket and binds it to the interface. Throws CaptureError INJECT_NO_SUCH_DEVICE,
+   * INJECT_IFACE_DOWN, INJECT_PERM, INJECT_OPEN (not Ethernet), NETNS or NATIVE_LOAD.
+   */
+  static open(opts: InjectorOptions): PacketInjector {
+    const native = load();
+    const nativeOpts: Record<string, unknown> = { iface: opts.iface, qdiscBypass: opts.qdiscBypass ?? false };
+    if (opts.netns !== undefined) nativeOpts['netns'] = opts.netns;
+    if (opts.sndBufBytes !== undefined) nativeOpts['sndBufBytes'] = positiveInt('sndBufBytes', opts.sndBufBytes, 0);
+    try {
+      return new PacketInjector(new native.PacketInjector(nativeOpts), opts.iface);
+    } catch (e) {
+      throw fromNative(e);
+    }
+  }
+
+  /** True while a send runs. */
+  get busy(): boolean {
+    return this.inFlight !== undefined;
+  }
+
+  /**
+   * Sends rows [first, first + count) of `meta` (INJECT_META_COLS values each) from `data`.
+   * Rows pointing outside `data` throw NATIVE_ARG before anything is sent. Throws
+   * NATIVE_STATE when a send is already running or after close().
+   */
+  async send(data: Buffer, meta: Float64Array, opts: InjectSendOptions): Promise<InjectResult> {
+    if (this.closing !== undefined) throw new CaptureError(NATIVE_ERR.NATIVE_STATE, 'PacketInjector.send(): closed');
+    if (this.inFlight !== undefined) throw new CaptureError(NATIVE_ERR.NATIVE_STATE, 'PacketInjector.send(): one send at a time');
+    const first = opts.first ?? 0;
+    const count = opts.count;
+    if (!Number.isInteger(first) || !Number.isInteger(count) || first < 0 || count < 0 || (first + count) * INJECT_META_COLS > meta.length) {
+      throw new CaptureError(NATIVE_ERR.NATIVE_ARG, `PacketInjector.send(): rows ${first}..${first + count} outside meta (${Math.floor(meta.length / INJECT_META_COLS)} rows)`);
+    }
+    const paced = opts.baseNs !== undefined;
+    const base = opts.baseNs === undefined || opts.baseNs === 'now' ? 0n : opts.baseNs;
+    if (paced && base <= 0n && opts.baseNs !== 'now') throw new CaptureError(NATIVE_ERR.NATIVE_ARG, 'PacketInjector.send(): baseNs must be positive (a monotonicNs() value) or "now"');
+    let sending: Promise<NativeInjectResult>;
+    try {
+      // The addon checks every row against `data` before sending anything (NATIVE_ARG).
+      sending = this.native.send(data, meta, first, count, base, paced, opts.maxRetryMs ?? -1);
+    } catch (e) {
+      throw fromNative(e);
+    }
+    const p = sending
+      .then((r): InjectResult => ({
+        sent: r.sent,
+        bytes: r.bytes,
+        tooBig: r.tooBig,
+        gaveUp: r.gaveUp,
+        retriesNoBufs: r.retriesNoBufs,
+        retriesAgain: r.retriesAgain,
+        syscalls: r.syscalls,
+        next: r.next,
+        error: r.errno === 0 ? undefined : new CaptureError(NATIVE_ERR.INJECT_SEND, `${this.iface}: sending failed: ${r.error}`, { errno: r.errno }),
+        cancelled: r.cancelled,
+        baseNs: r.baseNs,
+      }));
+    this.inFlight = p;
+    try {
+      return await p;
+    } finally {
+      this.inFlight = undefined;
+    }
+  }
+
+  /** Makes a running send stop before its next frame (it resolves with cancelled = true). */
+  cancel(): void {
+    this.native.cancel();
+  }
+
+  /** Cancels a running send, waits for it, closes the socket. Idempotent. */
+  close(): Promise<void> {
+    if (this.closing === undefined) {
+      this.closing = (async () => {
+        const p = this.inFlight;
+        if (p !== undefined) {
+          this.native.cancel();
+          await p.catch(() => undefined);
+        }
+        this.native.close();
+      })();
+    }
+    return this.closing;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// UDP batch sockets
+
+/** Columns of one row of `UdpRecvBatch.meta`. */
+export const UDP_RECV_META = {
+  /** Byte offset of the datagram in `data`. */
+  OFFSET: 0,
+  /** Datagram length in bytes (cut to maxDatagram, counted in stats().truncated). */
+  LEN: 1,
+  /** 4 or 6 (a dual-stack socket reports IPv4 senders as 6, v4-mapped, as node:dgram does). */
+  FAMILY: 2,
+  /** IPv4 source as an unsigned 32-bit number (host order: 10.0.0.1 = 0x0a000001); 0 for IPv6. */
+  SRC_ADDR: 3,
+  SRC_PORT: 4,
+  /** Kernel receive time (SO_TIMESTAMPNS): seconds since the epoch. */
+  TS_SEC: 5,
+  /** Nanoseconds within the second. */
+  TS_NSEC: 6,
+} as const;
+
+/** Float64 values per row of `UdpRecvBatch.meta`. */
+export const UDP_RECV_META_COLS = 7;
+/** Bytes per row of `UdpRecvBatch.addr` (the IPv6 source address of family-6 rows). */
+export const UDP_ADDR_BYTES = 16;
+/** Data bytes per receive slot; two slots per socket. */
+export const DEFAULT_UDP_BATCH_BYTES = 8 * 1024 * 1024;
+/** Rows per receive slot; two slots per socket. */
+export const DEFAULT_UDP_BATCH_ROWS = 16384;
+/** Largest datagram read whole; longer ones are cut and counted. */
+export const DEFAULT_UDP_MAX_DATAGRAM = 65535;
+/** How long one sendBatch may wait, in total, for a full send buffer or device queue. */
+export const DEFAULT_UDP_SEND_MAX_WAIT_MS = 5;
+
+export interface UdpBatchSocketOptions {
+  /** Local address to bind (IPv4 or IPv6; '::' is dual-stack); default '0.0.0.0', or '::' when remoteAddress is IPv6. */
+  bindAddress?: string;
+  /** Local port; default 0 (any free port, see `localPort`). */
+  bindPort?: number;
+  /** Destination of sendBatch (the socket is connected to it); required for sending. */
+  remoteAddress?: string;
+  remotePort?: number;
+  /** SO_RCVBUF asked for (SO_RCVBUFFORCE when privileged); default: the kernel's. */
+  rcvBufBytes?: number;
+  /** SO_SNDBUF asked for (SO_SNDBUFFORCE when privileged); default: the kernel's. */
+  sndBufBytes?: number;
+  /** Longest datagram received whole, 1..65535; default 65535. */
+  maxDatagram?: number;
+  /** Open the socket in this network namespace (a name under /var/run/netns or a path). */
+  netns?: string;
+  /** Data bytes per receive slot (two slots); at least maxDatagram; default 8 MiB. */
+  batchBytes?: number;
+  /** Rows per receive slot (two slots); default 16384. */
+  batchRows?: number;
+}
+
+/**
+ * One batch of received datagrams. `meta` holds `count` rows of UDP_RECV_META_COLS values
+ * (see UDP_RECV_META); datagram i is `data.subarray(meta[i*7], meta[i*7] + meta[i*7+1])`;
+ * an IPv6 sender's address is `addr.subarray(i*16, i*16 + 16)`.
+ *
+ * Owned by the socket: the same two batch objects are reused; valid until the onBatch
+ * handler returns or, if it returns a promise, until that promise settles.
+ */
+export interface UdpRecvBatch {
+  readonly count: number;
+  readonly data: Buffer;
+  readonly meta: Float64Array;
+  readonly addr: Buffer;
+  /** Which of the two slots this is (0 or 1). */
+  readonly slot: number;
+}
+
+export interface UdpSendOptions {
+  /** First row of `meta` to send; default 0. */
+  first?: number;
+  /** Rows to send. */
+  count: number;
+  /** Values per row of `meta`; default CAPTURE_META_COLS (a capture batch). */
+  cols?: number;
+  /** Column of the frame's offset in `data`; default CAPTURE_META.OFFSET. */
+  offCol?: number;
+  /** Column of the frame's length; default CAPTURE_META.CAP_LEN. */
+  lenCol?: number;
+  /** Frames longer than this are cut to it (counted in `truncated`); default: never cut. */
+  maxLen?: number;
+  /** Total wait for a full send buffer / device queue before giving up; default 5 ms; 0: never wait. */
+  maxWaitMs?: number;
+}
+
+/** What one sendBatch did. */
+export interface UdpSendResult {
+  /** Datagrams the kernel took. */
+  sent: number;
+  /** Frame bytes in them (headers not included). */
+  bytes: number;
+  /** Of `sent`, frames cut to maxLen. */
+  truncated: number;
+  /** Datagrams refused as too long (EMSGSIZE), skipped. */
+  tooBig: number;
+  /** ECONNREFUSED reports (an ICMP port unreachable from the destination; the send was retried). */
+  refused: number;
+  /** Waits for a full send buffer (EAGAIN) or device queue (ENOBUFS). */
+  waits: number;
+  /** sendmmsg calls made. */
+  syscalls: number;
+  /** The first row not handled: first + count unless busy or stopped by an error. */
+  next: number;
+  /** True when the wait budget ran out: rows [next, first + count) were not sent. */
+  busy: boolean;
+  /** The error that stopped the batch (UDP_SEND, errno in details), if any; undefined when busy. */
+  error: CaptureError | undefined;
+}
+
+export interface UdpBatchStats {
+  /** Datagrams read from the socket. */
+  received: number;
+  /** Datagrams handed to onBatch. */
+  delivered: number;
+  batches: number;
+  /** Datagrams longer than maxDatagram, cut. */
+  truncated: number;
+  /** Datagrams the kernel dropped on this socket (receive buffer full; SO_MEMINFO / SO_RXQ_OVFL). */
+  kernelDrops: number;
+  /** Datagrams sent by sendBatch over the socket's life. */
+  sent: number;
+  /** Datagrams sendBatch gave up on (wait budget spent). */
+  sendBusy: number;
+}
+
+export type UdpBatchHandler = (batch: UdpRecvBatch) => void | Promise<unknown>;
+
+interface MutableUdpBatch {
+  count: number;
+  data: Buffer;
+  meta: Float64Array;
+  addr: Buffer;
+  slot: number;
+}
+
+/**
+ * A UDP socket that sends and receives in batches: sendmmsg with a shared header and frame
+ * slices gathered per datagram (one native call per batch, synchronous, no copy in JS), and
+ * a receive thread with recvmmsg, kernel receive timestamps and the kernel's drop count,
+ * one JS callback per batch (the double-slot protocol of LiveCapture).
+ *
+ *   const s = UdpBatchSocket.open({ remoteAddress: '10.0.0.5', remotePort: 4789 });
+ *   s.sendBatch(vxlanHeader, capture.data, capture.meta, { count: capture.count });
+ *
+ *   const r = UdpBatchSocket.open({ bindAddress: '0.0.0.0', bindPort: 4789, rcvBufBytes: 8 << 20 });
+ *   r.onBatch((b) => { ... }).start();
+ *   await r.close();   // no callback runs after close() is called
+ */
+export class UdpBatchSocket {
+  readonly localAddress: string;
+  readonly localPort: number;
+  /** 4 or 6. */
+  readonly family: number;
+  /** The receive buffer the kernel granted (getsockopt SO_RCVBUF: twice what was asked, capped). */
+  readonly rcvBufBytes: number;
+  readonly sndBufBytes: number;
+  private readonly native: NativeUdpBatchSocket;
+  private readonly batchBytes: number;
+  private readonly batchRows: number;
+  private batches: [MutableUdpBatch, MutableUdpBatch] | undefined;
+  private batchHandler: UdpBatchHandler | undefined;
+  private errorHandler: CaptureErrorHandler | undefined;
+  private started: boolean;
+  private closing: Promise<void> | undefined;
+
+  private constructor(native: NativeUdpBatchSocket, batchBytes: number, batchRows: number) {
+    this.native = native;
+    this.localAddress = native.localAddress;
+    this.localPort = native.localPort;
+    this.family = native.family;
+    this.rcvBufBytes = native.rcvBufBytes;
+    this.sndBufBytes = native.sndBufBytes;
+    this.batchBytes = batchBytes;
+    this.batchRows = batchRows;
+    this.batches = undefined;
+    this.batchHandler = undefined;
+    this.errorHandler = undefined;
+    this.started = false;
+    this.closing = undefined;
+  }
+
+  /**
+   * Creates, binds (and connects, with remoteAddress) the socket. Throws CaptureError
+   * UDP_BIND (errno in details: EADDRINUSE, EADDRNOTAVAIL, EACCES), UDP_SOCKET, NETNS,
+   * NATIVE_ARG or NATIVE_LOAD.
+   */
+  static open(opts: UdpBatchSocketOptions = {}): UdpBatchSocket {
+    const native = load();
+    const maxDatagram = positiveInt('maxDatagram', opts.maxDatagram, DEFAULT_UDP_MAX_DATAGRAM);
+    const batchBytes = Math.max(positiveInt('batchBytes', opts.batchBytes, DEFAULT_UDP_BATCH_BYTES), maxDatagram);
+    const batchRows = positiveInt('batchRows', opts.batchRows, DEFAULT_UDP_BATCH_ROWS);
+    const remoteIs6 = opts.remoteAddress !== undefined && opts.remoteAddress.includes(':');
+    const nativeOpts: Record<string, unknown> = {
+      bindAddress: opts.bindAddress ?? (remoteIs6 ? '::' : '0.0.0.0'),
+      bindPort: opts.bindPort ?? 0,
+      maxDatagram,
+    };
+    if (opts.remoteAddress !== undefined) {
+      nativeOpts['remoteAddress'] = opts.remoteAddress;
+      nativeOpts['remotePort'] = opts.remotePort ?? 0;
+    }
+    if (opts.rcvBufBytes !== undefined) nativeOpts['rcvBufBytes'] = positiveInt('rcvBufBytes', opts.rcvBufBytes, 0);
+    if (opts.sndBufBytes !== undefined) nativeOpts['sndBufBytes'] = positiveInt('sndBufBytes', opts.sndBufBytes, 0);
+    if (opts.netns !== undefined) nativeOpts['netns'] = opts.netns;
+    try {
+      return new UdpBatchSocket(new native.UdpBatchSocket(nativeOpts), batchBytes, batchRows);
+    } catch (e) {
+      throw fromNative(e);
+    }
+  }
+
+  /**
+   * Sends rows [first, first + count) of `meta` as datagrams `[header, frame]` to the
+   * connected destination, in row order, in as few sendmmsg calls as the kernel allows
+   * (1024 datagrams each). Synchronous: `header`, `data` and `meta` may be reused on return.
+   * Waits at most maxWaitMs in total when the kernel's buffers are full, then returns with
+   * `busy`. Rows outside `data` throw NATIVE_ARG before anything is sent; NATIVE_STATE
+   * after close() or without remoteAddress. Does not allocate per datagram.
+   */
+  sendBatch(header: Buffer, data: Buffer, meta: Float64Array, opts: UdpSendOptions): UdpSendResult {
+    let r: NativeUdpSendResult;
+    try {
+      r = this.native.sendBatch(
+        header,
+        data,
+        meta,
+        opts.first ?? 0,
+        opts.count,
+        opts.cols ?? CAPTURE_META_COLS,
+        opts.offCol ?? CAPTURE_META.OFFSET,
+        opts.lenCol ?? CAPTURE_META.CAP_LEN,
+        opts.maxLen ?? -1,
+        opts.maxWaitMs ?? DEFAULT_UDP_SEND_MAX_WAIT_MS,
+      );
+    } catch (e) {
+      throw fromNative(e);
+    }
+    return {
+      sent: r.sent,
+      bytes: r.bytes,
+      truncated: r.truncated,
+      tooBig: r.tooBig,
+      refused: r.refused,
+      waits: r.waits,
+      syscalls: r.syscalls,
+      next: r.next,
+      busy: r.busy,
+      error: r.errno !== 0 && !r.busy ? new CaptureError(NATIVE_ERR.UDP_SEND, `sending UDP datagrams failed: ${r.error}`, { errno: r.errno }) : undefined,
+    };
+  }
+
+  /** Sets the receive batch handler (one at a time); same contract as LiveCapture.onBatch. */
+  onBatch(handler: UdpBatchHandler): this {
+    this.batchHandler = handler;
+    return this;
+  }
+
+  /** Receive errors (UDP_RECV): the receive thread has stopped; without a handler, thrown as uncaught. */
+  onError(handler: CaptureErrorHandler): this {
+    this.errorHandler = handler;
+    return this;
+  }
+
+  /** Starts the receive thread. Throws NATIVE_STATE when started twice or after close. */
+  start(): this {
+    if (this.batchHandler === undefined) throw new CaptureError(NATIVE_ERR.NATIVE_STATE, 'UdpBatchSocket.start(): call onBatch() first');
+    if (this.started || this.closing !== undefined) throw new CaptureError(NATIVE_ERR.NATIVE_STATE, 'UdpBatchSocket.start(): already started or closed');
+    const slot = (i: number): MutableUdpBatch => ({
+      count: 0,
+      data: Buffer.allocUnsafeSlow(this.batchBytes),
+      meta: new Float64Array(this.batchRows * UDP_RECV_META_COLS),
+      addr: Buffer.allocUnsafeSlow(this.batchRows * UDP_ADDR_BYTES),
+      slot: i,
+    });
+    const batches: [MutableUdpBatch, MutableUdpBatch] = [slot(0), slot(1)];
+    const [a, b] = batches;
+    try {
+      this.native.start(a.data, a.meta, a.addr, b.data, b.meta, b.addr, (kind, s, count, err) => this.dispatch(kind, s, count, err));
+    } catch (e) {
+      throw fromNative(e);
+    }
+    this.batches = batches;
+    this.started = true;
+    return this;
+  }
+
+  private dispatch(kind: number, slot: number, count: number, err: Error | undefined): boolean {
+    if (kind === KIND_ERROR) {
+      const e = fromNative(err);
+      const ce = e instanceof CaptureError ? e : new CaptureError(NATIVE_ERR.UDP_RECV, String(e));
+      if (this.errorHandler === undefined) throw ce;
+      this.errorHandler(ce);
+      return false;
+    }
+    const batches = this.batches;
+    if (kind !== KIND_BATCH || batches === undefined) return true;
+    const batch = slot === 0 ? batches[0] : batches[1];
+    batch.count = count;
+    const handler = this.batchHandler;
+    if (handler === undefined) return true;
+    let result: void | Promise<unknown>;
+    try {
+      result = handler(batch);
+    } catch (e) {
+      this.native.release(slot);
+      throw e;
+    }
+    if (!isPromiseLike(result)) return true;
+    const release = (): void => {
+      if (this.closing === undefined) this.native.release(slot);
+    };
+    result.then(release, (e: unknown) => {
+      release();
+      queueMicrotask(() => {
+        throw e;
+      });
+    });
+    return false;
+  }
+
+  /** Receive and send counters; after close(), the values at close. */
+  stats(): UdpBatchStats {
+    return this.native.stats();
+  }
+
+  /** Lets the process exit while the receive thread runs (like socket.unref()). */
+  unref(): this {
+    this.native.setRef(false);
+    return this;
+  }
+
+  ref(): this {
+    this.native.setRef(true);
+    return this;
+  }
+
+  /** Stops the receive thread and closes the socket; no callback runs once called. Idempotent. */
+  close(): Promise<void> {
+    if (this.closing === undefined) this.closing = this.native.close();
+    return this.closing;
+  }
 }

@@ -9,7 +9,9 @@
 #include "capture-error.h"
 #include "live-capture.h"
 #include "netns.h"
+#include "packet-injector.h"
 #include "raw-ip-socket.h"
+#include "udp-batch.h"
 
 namespace podspan {
 
@@ -103,6 +105,8 @@ Napi::Value LibVersion(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("LiveCapture", LiveCapture::Init(env));
   exports.Set("RawIpSocket", RawIpSocket::Init(env));
+  exports.Set("PacketInjector", PacketInjector::Init(env));
+  exports.Set("UdpBatchSocket", UdpBatchSocket::Init(env));
   exports.Set("listDevices", Napi::Function::New<ListDevices>(env, "listDevices"));
   exports.Set("libVersion", Napi::Function::New<LibVersion>(env, "libVersion"));
   return exports;

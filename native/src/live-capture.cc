@@ -283,6 +283,8 @@ Napi::Value LiveCapture::Start(const Napi::CallbackInfo& info) {
   }
   cur_ = 0;
   slots_[0].state = SlotState::kFilling;
+  spill_.resize(snapLen_);
+  spillFull_ = false;
 
   tsfn_ = Tsfn::New(env, info[4].As<Napi::Function>(), "podspan.LiveCapture", 0, 1, this,
                     OnTsfnFinalize, static_cast<void*>(nullptr));
@@ -293,7 +295,20 @@ Napi::Value LiveCapture::Start(const Napi::CallbackInfo& info) {
 }
 
 bool LiveCapture::SlotFull(const Slot& s) const {
-  return s.count >= s.rowCap || s.dataCap - s.dataOff < snapLen_;
+  return s.count >= s.rowCap || spillFull_ || s.dataOff >= s.dataCap;
+}
+
+void LiveCapture::PlaceSpill() {
+  Slot& s = slots_[cur_];
+  if (!spillFull_ || s.count != 0) return;
+  // An empty slot holds at least one snap length (checked in Start).
+  std::memcpy(s.data, spill_.data(), spillCapLen_);
+  double* row = s.meta;
+  for (size_t c = 0; c < kMetaCols; c++) row[c] = spillRow_[c];
+  row[0] = 0;
+  s.dataOff = spillCapLen_;
+  s.count = 1;
+  spillFull_ = false;
 }
 
 // Hands the filling slot to JS if it holds frames and JS holds nothing (or `force`, used
@@ -325,20 +340,31 @@ void LiveCapture::OnPacket(u_char* user, const struct pcap_pkthdr* h, const u_ch
   auto* self = reinterpret_cast<LiveCapture*>(user);
   Slot& s = self->slots_[self->cur_];
   size_t capLen = h->caplen;
-  if (s.count >= s.rowCap || s.dataCap - s.dataOff < capLen) {
-    // Cannot happen while pcap_dispatch is bounded by the room left (see Run); counted,
-    // never grown.
+  double* row;
+  uint8_t* dst;
+  if (s.count < s.rowCap && s.dataCap - s.dataOff >= capLen && !self->spillFull_) {
+    dst = s.data + s.dataOff;
+    row = s.meta + s.count * kMetaCols;
+  } else if (!self->spillFull_ && capLen <= self->spill_.size()) {
+    // No room left: keep this one frame aside and stop the dispatch; it opens the next slot.
+    dst = self->spill_.data();
+    row = self->spillRow_;
+    self->spillFull_ = true;
+    self->spillCapLen_ = capLen;
+    pcap_breakloop(self->pcap_);
+  } else {
+    // Cannot happen: libpcap checks break_loop before every frame. Counted, never grown.
     self->ringFull_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  std::memcpy(s.data + s.dataOff, bytes, capLen);
-  double* row = s.meta + s.count * kMetaCols;
+  std::memcpy(dst, bytes, capLen);
   row[0] = static_cast<double>(s.dataOff);
   row[1] = static_cast<double>(capLen);
   row[2] = static_cast<double>(h->len);
   row[3] = static_cast<double>(h->ts.tv_sec);
   // With nanosecond precision libpcap stores nanoseconds in tv_usec.
   row[4] = static_cast<double>(self->nano_ ? h->ts.tv_usec : h->ts.tv_usec * 1000);
+  if (row == self->spillRow_) return;
   s.dataOff += capLen;
   s.count++;
 }
@@ -354,10 +380,13 @@ void LiveCapture::Run() {
   std::string fatal;
 
   while (!closing_.load()) {
-    bool full;
-    {
+    bool full = SlotFull(slots_[cur_]);
+    if (!more || full) {
+      // The kernel ring is drained (or the slot is full): hand the batch over. While frames
+      // keep coming, keep filling: batches grow to whole ring blocks.
       std::lock_guard<std::mutex> lk(mu_);
       HandOver(false);
+      PlaceSpill();
       full = SlotFull(slots_[cur_]);
     }
     uint64_t drain;
@@ -370,21 +399,21 @@ void LiveCapture::Run() {
     }
     fds[0].revents = 0;
     fds[1].revents = 0;
-    int pr = poll(fds, 2, more ? 0 : kIdlePollMs);
-    if (pr < 0 && errno != EINTR) {
-      fatalCode = kErrRead;
-      fatal = std::string("poll: ") + std::strerror(errno);
-      break;
+    if (!more) {
+      // Frames may be waiting only after a dispatch that stopped early; otherwise wait.
+      int pr = poll(fds, 2, kIdlePollMs);
+      if (pr < 0 && errno != EINTR) {
+        fatalCode = kErrRead;
+        fatal = std::string("poll: ") + std::strerror(errno);
+        break;
+      }
+      if (fds[1].revents & POLLIN) (void)!read(wakeFd_, &drain, sizeof drain);
+      if (closing_.load()) break;
     }
-    if (fds[1].revents & POLLIN) (void)!read(wakeFd_, &drain, sizeof drain);
-    if (closing_.load()) break;
 
-    // Bound the dispatch by the room left so every frame it delivers fits: at most one
-    // snap length of data per frame.
+    // Bounded by the rows left; a frame that does not fit the data left is spilled (OnPacket).
     const Slot& s = slots_[cur_];
-    size_t byRows = s.rowCap - s.count;
-    size_t byData = (s.dataCap - s.dataOff) / snapLen_;
-    size_t room = byRows < byData ? byRows : byData;
+    size_t room = s.rowCap - s.count;
     int cnt = room > 1000000 ? 1000000 : static_cast<int>(room);
     int n;
     {
@@ -395,6 +424,11 @@ void LiveCapture::Run() {
     if (n == PCAP_ERROR) {
       fatalCode = kErrRead;
       break;
+    }
+    if (n == PCAP_ERROR_BREAK) {
+      // A frame was spilled: the slot is full and more frames are likely waiting.
+      more = true;
+      continue;
     }
     more = n > 0 && n >= cnt;
     if (n == 0 && (fds[0].revents & (POLLERR | POLLHUP | POLLNVAL))) {
@@ -407,8 +441,9 @@ void LiveCapture::Run() {
     std::lock_guard<std::mutex> lk(mu_);
     if (fatalCode != nullptr && !tsfnDead_) {
       // Nothing will be written any more, so the last frames go to JS even if it still
-      // holds the other slot; then the error.
+      // holds the other slot; then the error. A spilled frame has no slot left: counted.
       HandOver(true);
+      if (spillFull_) ringFull_.fetch_add(1, std::memory_order_relaxed);
       auto* ev = new CaptureEvent{CaptureEvent::kError, -1, 0, fatalCode, fatal};
       if (tsfn_.NonBlockingCall(ev) != napi_ok) delete ev;
     }

@@ -10,8 +10,15 @@
 //   kJs       handed to JavaScript (one callback per batch); untouched by native code
 //             until JS calls release(slot) or returns true from the callback
 //
-// The thread hands its filling slot to JS as soon as it holds frames and JS holds no other
-// slot, then fills the other one. While JS is busy, batches grow; when the filling slot is
+// The thread hands its filling slot to JS once it has drained what the kernel ring holds
+// (or the slot is full) and JS holds no other slot, then fills the other one. Under load a
+// batch is therefore one or more whole ring blocks, not a few frames: the per-batch costs
+// (a thread-safe call, a wakeup, a lock) are paid once per thousands of frames.
+//
+// pcap_dispatch is bounded by the rows left in the slot only. A frame that does not fit the
+// data left goes to a one-frame spill buffer and stops the dispatch (pcap_breakloop); it
+// opens the next slot. So a slot fills up to its last byte whatever the snap length, and
+// the thread calls into libpcap once per drained ring, not once per 32 frames. While JS is busy, batches grow; when the filling slot is
 // full and JS still holds the other, the thread stops reading, so frames queue in the
 // kernel ring and, past its size, the kernel drops and counts them (pcap_stats). Native
 // memory never grows with load.
@@ -84,6 +91,7 @@ class LiveCapture : public Napi::ObjectWrap<LiveCapture> {
 
   void Run();
   bool SlotFull(const Slot& s) const;
+  void PlaceSpill();  // capture thread: the spilled frame opens the (empty) current slot
   bool HandOver(bool force);  // caller holds mu_
   void Wake();
   void ReleaseSlot(int slot);
@@ -105,6 +113,11 @@ class LiveCapture : public Napi::ObjectWrap<LiveCapture> {
   std::atomic<uint64_t> delivered_{0};  // frames handed to JS
   std::atomic<uint64_t> batches_{0};
   std::atomic<uint64_t> ringFull_{0};  // frames with no room in the filling slot (stays 0)
+  // One frame that did not fit the filling slot (capture thread only).
+  std::vector<uint8_t> spill_;
+  bool spillFull_ = false;
+  size_t spillCapLen_ = 0;
+  double spillRow_[kMetaCols] = {};
   struct pcap_stat finalStats_ = {};
   bool haveFinalStats_ = false;
 

@@ -1,6 +1,8 @@
 #include "raw-ip-socket.h"
 
 #include <arpa/inet.h>
+#include <linux/filter.h>
+#include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -52,10 +54,12 @@ Napi::Function RawIpSocket::Init(Napi::Env env) {
                          InstanceMethod<&RawIpSocket::StopReceive>("stopReceive"),
                          InstanceMethod<&RawIpSocket::Close>("close"),
                          InstanceAccessor<&RawIpSocket::GetProtocol>("protocol"),
+                         InstanceAccessor<&RawIpSocket::GetFd>("fd"),
+                         InstanceAccessor<&RawIpSocket::GetDrops>("drops"),
                      });
 }
 
-// new RawIpSocket(protocol, { netns?, bindAddress? })
+// new RawIpSocket(protocol, { netns?, bindAddress?, sendOnly?, recvBufferBytes? })
 RawIpSocket::RawIpSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RawIpSocket>(info) {
   Napi::Env env = info.Env();
   env_ = env;
@@ -69,8 +73,14 @@ RawIpSocket::RawIpSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RawI
   std::string netns;
   struct in_addr bindAddr = {};
   bool haveBind = false;
+  bool sendOnly = false;
+  int recvBufferBytes = 0;
   if (info.Length() > 1 && info[1].IsObject()) {
     Napi::Object o = info[1].As<Napi::Object>();
+    Napi::Value so = o.Get("sendOnly");
+    if (so.IsBoolean()) sendOnly = so.As<Napi::Boolean>().Value();
+    Napi::Value rb = o.Get("recvBufferBytes");
+    if (rb.IsNumber()) recvBufferBytes = rb.As<Napi::Number>().Int32Value();
     Napi::Value ns = o.Get("netns");
     if (ns.IsString()) netns = ns.As<Napi::String>().Utf8Value();
     Napi::Value b = o.Get("bindAddress");
@@ -94,6 +104,20 @@ RawIpSocket::RawIpSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RawI
     int on = 1;
     // Kernel receive timestamps, nanoseconds (SCM_TIMESTAMPNS).
     setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
+    if (sendOnly) {
+      // A raw socket gets a copy of every packet of its protocol the host receives; a
+      // sender never reads them, so a filter that accepts nothing keeps them out of its
+      // queue (classic BPF "ret #0").
+      struct sock_filter drop[] = {{BPF_RET | BPF_K, 0, 0, 0}};
+      struct sock_fprog prog = {1, drop};
+      setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog);
+    }
+    if (recvBufferBytes > 0) {
+      // SO_RCVBUFFORCE (CAP_NET_ADMIN) passes net.core.rmem_max; SO_RCVBUF otherwise.
+      if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &recvBufferBytes, sizeof recvBufferBytes) != 0) {
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &recvBufferBytes, sizeof recvBufferBytes);
+      }
+    }
     if (haveBind) {
       struct sockaddr_in sa = {};
       sa.sin_family = AF_INET;
@@ -117,7 +141,7 @@ RawIpSocket::~RawIpSocket() {
   if (poll_ == nullptr && fd_ >= 0) close(fd_);
 }
 
-// send(buffers: Buffer[], dst: string | number) -> true (queued) | false (the socket's
+// send(buffers: Buffer[], dst: string | number[, lastOffset, lastLength]) -> true (queued) | false (the socket's
 // send buffer is full: EAGAIN / ENOBUFS; the caller counts the drop). Other errors throw.
 Napi::Value RawIpSocket::Send(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -135,6 +159,18 @@ Napi::Value RawIpSocket::Send(const Napi::CallbackInfo& info) {
     auto buf = b.As<Napi::Buffer<uint8_t>>();
     iov[i].iov_base = buf.Data();
     iov[i].iov_len = buf.Length();
+  }
+  // Optional (offset, length) of the last buffer: a frame sent straight from a capture
+  // batch without a subarray per packet.
+  if (info.Length() >= 4 && info[2].IsNumber() && info[3].IsNumber()) {
+    double off = info[2].As<Napi::Number>().DoubleValue();
+    double len = info[3].As<Napi::Number>().DoubleValue();
+    size_t have = iov[n - 1].iov_len;
+    if (off < 0 || len < 0 || off + len > static_cast<double>(have)) {
+      throw MakeError(env, kErrArg, "send: offset/length outside the last buffer");
+    }
+    iov[n - 1].iov_base = static_cast<uint8_t*>(iov[n - 1].iov_base) + static_cast<size_t>(off);
+    iov[n - 1].iov_len = static_cast<size_t>(len);
   }
   struct sockaddr_in dst = {};
   dst.sin_family = AF_INET;
@@ -282,6 +318,26 @@ Napi::Value RawIpSocket::Close(const Napi::CallbackInfo& info) {
 
 Napi::Value RawIpSocket::GetProtocol(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), protocol_);
+}
+
+// The descriptor (-1 once closed): for /proc/self/fd (the socket's inode, to find its
+// kernel drop count in /proc/net/raw).
+Napi::Value RawIpSocket::GetFd(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), fd_);
+}
+
+// Packets the kernel dropped for this socket since it was opened (receive buffer full,
+// filter memory): SO_MEMINFO's SK_MEMINFO_DROPS (sk->sk_drops, the "drops" column of
+// /proc/net/raw), read from the descriptor so it works whatever namespace the socket is in.
+// -1 when closed or not available.
+Napi::Value RawIpSocket::GetDrops(const Napi::CallbackInfo& info) {
+  if (fd_ < 0) return Napi::Number::New(info.Env(), -1);
+  uint32_t mem[SK_MEMINFO_VARS] = {};
+  socklen_t len = sizeof mem;
+  if (getsockopt(fd_, SOL_SOCKET, SO_MEMINFO, mem, &len) != 0 || len <= SK_MEMINFO_DROPS * sizeof(uint32_t)) {
+    return Napi::Number::New(info.Env(), -1);
+  }
+  return Napi::Number::New(info.Env(), mem[SK_MEMINFO_DROPS]);
 }
 
 }  // namespace podspan

@@ -27,6 +27,8 @@ class RawIpSocket : public Napi::ObjectWrap<RawIpSocket> {
   Napi::Value StopReceive(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value GetProtocol(const Napi::CallbackInfo& info);
+  Napi::Value GetFd(const Napi::CallbackInfo& info);
+  Napi::Value GetDrops(const Napi::CallbackInfo& info);
 
   static void OnReadable(uv_poll_t* handle, int status, int events);
   void Drain();

@@ -140,8 +140,10 @@ export interface Tcpdump {
  * Immediate mode: without it, frames still in an unretired TPACKET_V3 block when tcpdump
  * gets SIGINT are never written.
  */
-export async function startTcpdump(t: Teardownable, ns: string, iface: string, filter: string, file: string): Promise<Tcpdump> {
-  const proc = spawn('ip', ['netns', 'exec', ns, 'tcpdump', '-i', iface, '-n', '-U', '--immediate-mode', '-B', '32768', '-s', '262144', '--time-stamp-precision=nano', '-w', file, filter], {
+export async function startTcpdump(t: Teardownable, ns: string, iface: string, filter: string, file: string, snapLen = 262144): Promise<Tcpdump> {
+  // Immediate mode: libpcap's TPACKET_V2 ring has one slot per snap length, so a small
+  // snapLen (when every frame is small) gives many more slots for bursts at top speed.
+  const proc = spawn('ip', ['netns', 'exec', ns, 'tcpdump', '-i', iface, '-n', '-U', '--immediate-mode', '-B', '32768', '-s', String(snapLen), '--time-stamp-precision=nano', '-w', file, filter], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let exited = false;
