@@ -27,6 +27,8 @@ export interface ErspanEncapOptions {
   gra?: number;
   /** Type III direction: 0 ingress, 1 egress. */
   direction?: number;
+  /** Type III P bit; default 0. Linux's erspan driver sets 1 (erspan_build_header_v2). */
+  p?: number;
 }
 
 /**
@@ -50,7 +52,7 @@ export class ErspanTemplate {
       emitErspan2({ version: ERSPAN_VERSION.II, vlan: opts.vlan ?? 0, cos: opts.cos ?? 0, en: 0, t: 0, sessionId: opts.sessionId, index: 0 }, this.header, this.erspanOff);
     } else {
       emitErspan3(
-        { version: ERSPAN_VERSION.III, vlan: opts.vlan ?? 0, cos: opts.cos ?? 0, bso: 0, t: 0, sessionId: opts.sessionId, timestamp: 0, sgt: 0, p: 0, ft: ERSPAN_FT.ETHERNET, hwId: opts.hwId ?? 0, d: opts.direction ?? 0, gra: opts.gra ?? 0 },
+        { version: ERSPAN_VERSION.III, vlan: opts.vlan ?? 0, cos: opts.cos ?? 0, bso: 0, t: 0, sessionId: opts.sessionId, timestamp: 0, sgt: 0, p: opts.p ?? 0, ft: ERSPAN_FT.ETHERNET, hwId: opts.hwId ?? 0, d: opts.direction ?? 0, gra: opts.gra ?? 0 },
         this.header,
         this.erspanOff,
       );
@@ -67,6 +69,17 @@ export class ErspanTemplate {
     const at = this.erspanOff + ERSPAN_OFF.COS_SESSION;
     const b = this.header.readUInt8(at);
     this.header.writeUInt8(truncated ? b | 0x04 : b & ~0x04, at);
+  }
+
+  /**
+   * Per-frame fields of the first word: VLAN (12 bits), COS (3 bits), and En (type II:
+   * encapsulation type) or BSO (type III: bad/short/oversized), 2 bits. Does not allocate.
+   */
+  setFrameInfo(vlan: number, cos: number, enOrBso: number): void {
+    const at = this.erspanOff;
+    this.header.writeUInt16BE((this.header.readUInt16BE(at) & 0xf000) | (vlan & 0x0fff), at);
+    const w = this.header.readUInt16BE(at + ERSPAN_OFF.COS_SESSION);
+    this.header.writeUInt16BE((w & 0x07ff & ~0x1800) | ((cos & 7) << 13) | ((enOrBso & 3) << 11), at + ERSPAN_OFF.COS_SESSION);
   }
 
   /** Type II: 20-bit index (port / ifindex of the mirrored interface). */

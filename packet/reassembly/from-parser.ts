@@ -5,6 +5,7 @@
  */
 import type { Parser } from '../decode/parser.js';
 import { DECODE_STATUS } from '../decode/status.js';
+import { DEFRAG_STATUS, Defragmenter, type FragmentIn } from './defrag.js';
 import type { TcpSegmentIn } from './tcp.js';
 
 const IPPROTO_TCP = 6;
@@ -40,4 +41,74 @@ export function fillTcpSegment(seg: TcpSegmentIn, parser: Parser, tsSec: number,
   seg.payload = parser.data.subarray(start, Math.max(start, end));
   seg.payloadLen = parser.payloadLen;
   return true;
+}
+
+/**
+ * Decoded packets → reassembler segments, with IPv4 fragments of TCP put back together
+ * first (capture time drives the defragmenter's timeouts; its counters say what was
+ * dropped). TODO(#4): IPv6 fragments (the parser does not yet expose the Fragment header's
+ * offset). Owns one segment and one fragment record, reused: the segment returned is valid
+ * until the next call.
+ */
+export class TcpSegmentFeed {
+  readonly defrag: Defragmenter;
+  private readonly seg: TcpSegmentIn;
+  private readonly frag: FragmentIn;
+
+  constructor(defrag: Defragmenter = new Defragmenter()) {
+    this.defrag = defrag;
+    this.seg = newTcpSegment();
+    this.frag = { tsSec: 0, tsNsec: 0, version: 4, id: 0, addrBuf: EMPTY, srcOff: 0, dstOff: 0, protocol: 0, fragOff: 0, moreFragments: false, payload: EMPTY, payloadLen: 0 };
+  }
+
+  /**
+   * The segment of the parser's last decode; undefined when there is none yet (not TCP,
+   * malformed, or a fragment of a datagram still incomplete).
+   */
+  next(parser: Parser, tsSec: number, tsNsec: number): TcpSegmentIn | undefined {
+    if (parser.ipVersion === 4 && parser.isFragment && parser.ipProto === IPPROTO_TCP) return this.fromFragment(parser, tsSec, tsNsec);
+    return fillTcpSegment(this.seg, parser, tsSec, tsNsec) ? this.seg : undefined;
+  }
+
+  private fromFragment(parser: Parser, tsSec: number, tsNsec: number): TcpSegmentIn | undefined {
+    const d = parser.data;
+    const ip = parser.ipOffset;
+    const ihl = (d.readUInt8(ip) & 0x0f) * 4;
+    const ff = d.readUInt16BE(ip + 6);
+    const start = Math.min(ip + ihl, d.length);
+    const f = this.frag;
+    f.tsSec = tsSec;
+    f.tsNsec = tsNsec;
+    f.id = d.readUInt16BE(ip + 4);
+    f.addrBuf = d;
+    f.srcOff = parser.ipSrcOffset;
+    f.dstOff = parser.ipDstOffset;
+    f.protocol = IPPROTO_TCP;
+    f.fragOff = (ff & 0x1fff) * 8; // fragment offset in 8-byte units, RFC 791
+    f.moreFragments = (ff & 0x2000) !== 0; // MF flag
+    f.payloadLen = parser.ipPayloadLen;
+    f.payload = d.subarray(start, Math.min(start + parser.ipPayloadLen, d.length));
+    if (this.defrag.add(f) !== DEFRAG_STATUS.COMPLETE) return undefined;
+    const tcp = this.defrag.payload;
+    if (tcp.length < 20) return undefined;
+    const hl = (tcp.readUInt8(12) >>> 4) * 4; // data offset, RFC 9293 §3.1
+    if (hl < 20 || hl > tcp.length) return undefined;
+    const seg = this.seg;
+    seg.tsSec = tsSec;
+    seg.tsNsec = tsNsec;
+    seg.addrBuf = d;
+    seg.srcOff = parser.ipSrcOffset;
+    seg.dstOff = parser.ipDstOffset;
+    seg.addrLen = 4;
+    seg.sport = tcp.readUInt16BE(0);
+    seg.dport = tcp.readUInt16BE(2);
+    seg.seq = tcp.readUInt32BE(4);
+    seg.ack = tcp.readUInt32BE(8);
+    seg.flags = tcp.readUInt8(13);
+    seg.window = tcp.readUInt16BE(14);
+    seg.wscale = -1;
+    seg.payload = tcp.subarray(hl);
+    seg.payloadLen = tcp.length - hl;
+    return seg;
+  }
 }
