@@ -222,6 +222,15 @@ class Attachment {
     this.endNote = undefined;
   }
 
+  /** The capture's link type and snap length (ExportSource). */
+  get linkType(): number {
+    return this.cap.linkType;
+  }
+
+  get snapLen(): number {
+    return this.cap.snapLen;
+  }
+
   markEnd(): void {
     if (this.endMs !== 0) return;
     const t = nowParts();

@@ -4,6 +4,7 @@
  *   podspan agent [--iface IF]... [--pod-ip IP]... [--pod NS/NAME | --selector K=V,.. [--namespace NS]]
  *                 [--kube-api URL] [--filter BPF] [--snaplen N]
  *                 [-w FILE|-] [--to URL]... [-c COUNT] [--duration SECONDS] [--netns NS] [-B KiB]
+ *                 [--token-file FILE] [--ca FILE] [--spool-size SIZE] [--spool-dir DIR]   (for --to ws:// and wss://)
  *
  * At least one output: -w, or --to (agent/export/registry.ts lists the transports). The
  * agent never captures its own export traffic (agent/exclude.ts). --pod and --selector ask
@@ -14,6 +15,7 @@
  * missing privileges, a pod IP no veth reaches. On exit (count or duration reached,
  * SIGINT/SIGTERM) a tcpdump-like summary goes to stderr.
  */
+import { readFileSync } from 'node:fs';
 import type { ParseArgsConfig } from 'node:util';
 
 import { Agent, AGENT_DROP_REASONS, type AgentEvent, type AgentOptions, type AgentSummary } from '../agent/agent.js';
@@ -21,6 +23,8 @@ import { AGENT_ERR, isAgentError } from '../agent/errors.js';
 import { openFileSink, openStdoutSink } from '../agent/export/sink.js';
 import type { Exporter } from '../agent/export/exporter.js';
 import { exportUsages, parseExportTarget, type ExportTarget } from '../agent/export/registry.js';
+import { WS_DEFAULT_SPOOL_BYTES, wsExportTarget, type WsExportOptions } from '../agent/export/ws.js';
+import { parseSize } from './units.js';
 import { kubeSelection, startKube, type KubeSelection, type KubeStart } from './agent-kube.js';
 import { canonicalIp, listNetns, netnsExists } from '../agent/target/ip-json.js';
 import { isPodIp } from '../agent/target/veth.js';
@@ -42,6 +46,10 @@ export const AGENT_OPTIONS: Options = {
   duration: { type: 'string' },
   netns: { type: 'string' },
   'buffer-size': { type: 'string', short: 'B' },
+  'token-file': { type: 'string' },
+  ca: { type: 'string' },
+  'spool-size': { type: 'string' },
+  'spool-dir': { type: 'string' },
   pod: { type: 'string' },
   selector: { type: 'string' },
   namespace: { type: 'string' },
@@ -92,6 +100,50 @@ function wholeNumber(v: string | undefined, flag: string, max: number): number |
   return Number(v);
 }
 
+/**
+ * The WebSocket exporter's flags: --token-file (else $PODSPAN_TOKEN), --ca (PEM, wss),
+ * --spool-size (default 64M), --spool-dir (unacknowledged batches on disk, resumed by the
+ * next agent with the same directory). They need a ws:// or wss:// --to.
+ */
+function wsExportOptions(values: AgentFlagValues, urls: readonly string[]): WsExportOptions {
+  const flags = ['token-file', 'ca', 'spool-size', 'spool-dir'] as const;
+  if (!urls.some((u) => /^wss?:/i.test(u))) {
+    for (const f of flags) if (values[f] !== undefined) throw usageError(`agent: --${f} applies to --to ws://HOST:PORT or wss://HOST:PORT`);
+    return {};
+  }
+  const opts: WsExportOptions = { spoolBytes: WS_DEFAULT_SPOOL_BYTES };
+  const spoolDir = str(values['spool-dir']);
+  if (spoolDir !== undefined) {
+    if (spoolDir === '') throw usageError('agent: --spool-dir wants a directory');
+    if (urls.filter((u) => /^wss?:/i.test(u)).length > 1) throw usageError('agent: --spool-dir serves one ws:// or wss:// target; give one --to ws URL');
+    opts.spoolDir = spoolDir;
+  }
+  const spool = str(values['spool-size']);
+  if (spool !== undefined) opts.spoolBytes = parseSize(spool, 'agent: --spool-size');
+  const tokenFile = str(values['token-file']);
+  if (tokenFile !== undefined) {
+    let token: string;
+    try {
+      token = readFileSync(tokenFile, 'utf8').trim();
+    } catch (e) {
+      throw usageError(`agent: --token-file ${tokenFile}: ${(e as Error).message}`);
+    }
+    if (token === '' || /\s/.test(token)) throw usageError(`agent: --token-file ${tokenFile} must hold one token (the collector's --token-file), no spaces`);
+    opts.token = token;
+  }
+  const ca = str(values['ca']);
+  if (ca !== undefined) {
+    if (!urls.some((u) => /^wss:/i.test(u))) throw usageError('agent: --ca applies to --to wss://HOST:PORT (TLS)');
+    try {
+      opts.ca = readFileSync(ca);
+    } catch (e) {
+      throw usageError(`agent: --ca ${ca}: ${(e as Error).message}`);
+    }
+    if (!opts.ca.toString('latin1').includes('-----BEGIN CERTIFICATE-----')) throw usageError(`agent: --ca ${ca} is not a PEM certificate (-----BEGIN CERTIFICATE-----)`);
+  }
+  return opts;
+}
+
 /** Flags → config; usage errors (exit 2) for anything wrong. */
 export function agentConfig(values: AgentFlagValues): AgentConfig {
   for (const f of NOT_YET) {
@@ -112,9 +164,10 @@ export function agentConfig(values: AgentFlagValues): AgentConfig {
     podIps.push(canonicalIp(ip)!);
   }
   const to: ExportTarget[] = [];
+  const wsOpts = wsExportOptions(values, strs(values['to']));
   for (const url of strs(values['to'])) {
     try {
-      to.push(parseExportTarget(url));
+      to.push(/^wss?:/i.test(url) ? wsExportTarget(url, wsOpts) : parseExportTarget(url));
     } catch (e) {
       throw usageError(`agent: --to: ${(e as Error).message}`);
     }
@@ -237,6 +290,8 @@ export function formatSummary(s: AgentSummary): string {
         `${x.dropReasons.reduce((a, r) => a + (x.counters[r] ?? 0), 0)} not exported (${x.dropReasons.map((r) => `${r} ${x.counters[r] ?? 0}`).join(', ')}), ` +
         `export_truncated ${x.counters.export_truncated}`,
     );
+    const segmented = x.counters['export_segmented'] ?? 0;
+    if (segmented > 0) lines.push(`${plural(segmented, 'frame')} larger than the tunnel MTU segmented into ${plural(x.counters['export_segments'] ?? 0, 'segment')} for ${x.url}`);
   }
   if (s.truncated > 0) lines.push(`${plural(s.truncated, 'packet')} truncated to the snap length (written, not dropped)`);
   if (s.reattachments > 0 || s.interfaces.some((i) => i.podIp !== undefined)) lines.push(plural(s.reattachments, 'reattachment'));

@@ -4,7 +4,11 @@
  *   podspan collector [--vxlan ADDR]... [--gre] [--out DIR] [--rotate-size SIZE]
  *                     [--rotate-time DURATION] [--keep-files N] [--keep-bytes SIZE]
  *                     [--split-by pod|source|none] [--stdout] [--duration SECONDS]
+ *                     [--ws ADDR (--token-file FILE | --insecure-no-token) [--tls-cert FILE --tls-key FILE]]
  *
+ * --ws: podspan agents over WebSocket (collector/ingest/ws.ts: acks only for committed
+ * frames, so a killed and restarted collector loses and duplicates none within the agents'
+ * spools). A --ws listener needs a token unless --insecure-no-token is given.
  * ADDR is HOST:PORT, [IPv6]:PORT, HOST (port 4789) or :PORT (all IPv4 addresses).
  * SIZE is bytes with an optional K, M, G or T suffix (powers of 1024; "100M", "1.5G" is
  * refused: whole numbers only). DURATION is a number with ms, s, m, h or d (plain = s).
@@ -14,7 +18,9 @@
  * collector stops its listeners, flushes, writes statistics blocks, renames its files and
  * prints a summary on stderr; SIGHUP finishes the current files and starts new ones.
  */
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { createSecureContext } from 'node:tls';
 import type { ParseArgsConfig } from 'node:util';
 
 import { Collector, type CollectorOptions, type CollectorSummary, type ListenAddress } from '../collector/collector.js';
@@ -38,6 +44,10 @@ export const COLLECTOR_OPTIONS: Options = {
   'split-by': { type: 'string' },
   stdout: { type: 'boolean' },
   duration: { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'token-file': { type: 'string' },
+  'insecure-no-token': { type: 'boolean' },
   // In the CLI contract, not in this build yet: accepted by the parser so the message says so.
   ws: { type: 'string' },
   tap: { type: 'string' },
@@ -45,9 +55,6 @@ export const COLLECTOR_OPTIONS: Options = {
   metrics: { type: 'string' },
 };
 
-// TODO(#collector): --tap (re-injection for an IDS) needs a tap device (TUNSETIFF ioctl) or
-// an AF_PACKET send from native/; --ws, --replay-to and --metrics belong to other parts.
-const NOT_YET = ['ws', 'tap', 'replay-to'] as const;
 
 export type CollectorFlagValues = { [flag: string]: string | boolean | Array<string | boolean> | undefined };
 
@@ -120,11 +127,64 @@ function strs(v: CollectorFlagValues[string]): string[] {
   return typeof v === 'string' ? [v] : [];
 }
 
+/**
+ * --ws ADDR (HOST:PORT, [IPv6]:PORT or :PORT; port 0 = any free port), --tls-cert/--tls-key
+ * (wss), --token-file (the bearer token agents must present). A --ws listener without a
+ * token is refused unless --insecure-no-token says so: mirrored traffic is sensitive and a
+ * tunnel anyone can feed poisons the store.
+ */
+export function wsConfig(values: CollectorFlagValues): CollectorOptions['ws'] {
+  const addr = str(values['ws']);
+  const cert = str(values['tls-cert']);
+  const key = str(values['tls-key']);
+  const tokenFile = str(values['token-file']);
+  const insecure = values['insecure-no-token'] === true;
+  if (addr === undefined) {
+    for (const f of ['tls-cert', 'tls-key', 'token-file', 'insecure-no-token'] as const) {
+      if (values[f] !== undefined) throw usageError(`collector: --${f} applies to the WebSocket listener: give --ws ADDR too`);
+    }
+    return undefined;
+  }
+  const v6 = /^\[([^\]]+)\]:([0-9]+)$/.exec(addr);
+  const m = v6 ?? /^([^:]*):([0-9]+)$/.exec(addr);
+  const host = m === null ? '' : m[1] === '' ? '0.0.0.0' : m[1]!;
+  if (m === null || isIP(host) === 0 || Number(m[2]) > 65535) {
+    throw usageError(`collector: --ws ${addr}: expected HOST:PORT with an IP address, e.g. 0.0.0.0:8443, 127.0.0.1:8080, [::]:8443 or :8443 (port 0: any free port)`);
+  }
+  if ((cert === undefined) !== (key === undefined)) throw usageError('collector: wss needs both --tls-cert FILE and --tls-key FILE (PEM)');
+  let tls: { cert: Buffer; key: Buffer } | undefined;
+  if (cert !== undefined && key !== undefined) {
+    const read = (file: string, flag: string): Buffer => {
+      try {
+        return readFileSync(file);
+      } catch (e) {
+        throw usageError(`collector: ${flag} ${file}: ${(e as Error).message}`);
+      }
+    };
+    tls = { cert: read(cert, '--tls-cert'), key: read(key, '--tls-key') };
+    try {
+      createSecureContext(tls);
+    } catch (e) {
+      throw usageError(`collector: --tls-cert/--tls-key are not a PEM certificate and its private key: ${(e as Error).message}`);
+    }
+  }
+  let token: string | undefined;
+  if (tokenFile !== undefined) {
+    if (insecure) throw usageError('collector: --token-file and --insecure-no-token contradict each other');
+    try {
+      token = readFileSync(tokenFile, 'utf8').trim();
+    } catch (e) {
+      throw usageError(`collector: --token-file ${tokenFile}: ${(e as Error).message}`);
+    }
+    if (token === '' || /\s/.test(token)) throw usageError(`collector: --token-file ${tokenFile} must hold one token (no spaces), e.g. made with: head -c 32 /dev/urandom | base64 > ${tokenFile}`);
+  } else if (!insecure) {
+    throw usageError('collector: --ws needs --token-file FILE (the bearer token agents must present; e.g. head -c 32 /dev/urandom | base64 > token); --insecure-no-token accepts any agent');
+  }
+  return { host, port: Number(m[2]), ...(tls !== undefined ? { tls } : {}), token };
+}
+
 /** Flags → config; usage errors (exit 2) for anything wrong. */
 export function collectorConfig(values: CollectorFlagValues, stdoutIsTty: boolean = process.stdout.isTTY === true): CollectorConfig {
-  for (const f of NOT_YET) {
-    if (values[f] !== undefined) throw usageError(`collector: --${f} is part of the CLI contract but not in this build yet; use --vxlan/--gre with --out or --stdout`);
-  }
   const vxlan = strs(values['vxlan']).map(parseListenAddress);
   const seen = new Set<string>();
   for (const a of vxlan) {
@@ -133,13 +193,23 @@ export function collectorConfig(values: CollectorFlagValues, stdoutIsTty: boolea
     seen.add(k);
   }
   const gre = values['gre'] === true;
-  if (vxlan.length === 0 && !gre) {
-    throw usageError('collector: say where mirror traffic comes in: --vxlan ADDR (UDP, repeatable, e.g. --vxlan 0.0.0.0:4789) and/or --gre (GRE/ERSPAN, needs CAP_NET_RAW)');
+  const ws = wsConfig(values);
+  if (vxlan.length === 0 && !gre && ws === undefined) {
+    throw usageError('collector: say where mirror traffic comes in: --vxlan ADDR (UDP, repeatable, e.g. --vxlan 0.0.0.0:4789), --gre (GRE/ERSPAN, needs CAP_NET_RAW) and/or --ws ADDR (podspan agents over WebSocket, with --token-file)');
   }
   const out = str(values['out']);
   const stdout = values['stdout'] === true;
-  if (out === undefined && !stdout) {
-    throw usageError('collector: say where frames go: --out DIR (pcapng files) and/or --stdout (a pcap stream, e.g. | tshark -r - or | wireshark -k -i -)');
+  const tap = str(values['tap']);
+  if (tap !== undefined && (tap === '' || tap.length > 15 || /[\s/]/.test(tap))) throw usageError(`collector: --tap "${tap}" is not an interface name (1 to 15 characters, no '/' or spaces)`);
+  const replayText = str(values['replay-to']);
+  let replayTo: { host: string; port: number } | undefined;
+  if (replayText !== undefined) {
+    const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):([0-9]{1,5})$/.exec(replayText.trim());
+    if (m === null || Number(m[3]) < 1 || Number(m[3]) > 65535) throw usageError(`collector: --replay-to wants HOST:PORT of the shadow service (e.g. 10.0.0.9:8080), got "${replayText}"`);
+    replayTo = { host: m[1] ?? m[2]!, port: Number(m[3]) };
+  }
+  if (out === undefined && !stdout && tap === undefined && replayTo === undefined) {
+    throw usageError('collector: say where frames go: --out DIR (pcapng files), --stdout (a pcap stream, e.g. | tshark -r - or | wireshark -k -i -), --tap IF (frames re-injected onto an interface for an IDS) and/or --replay-to HOST:PORT (client streams replayed to a shadow)');
   }
   if (out === '') throw usageError('collector: --out wants a directory');
   if (stdout && stdoutIsTty) {
@@ -174,6 +244,7 @@ export function collectorConfig(values: CollectorFlagValues, stdoutIsTty: boolea
   }
   const options: CollectorOptions = { vxlan };
   if (gre) options.gre = {};
+  if (ws !== undefined) options.ws = ws;
   if (out !== undefined) {
     options.store = { dir: out, rotateBytes, splitBy: sbText as SplitBy };
     if (rotateMs !== undefined) options.store.rotateMs = rotateMs;
@@ -181,6 +252,8 @@ export function collectorConfig(values: CollectorFlagValues, stdoutIsTty: boolea
     if (keepBytes !== undefined) options.store.keepBytes = keepBytes;
   }
   if (stdout) options.stdout = {};
+  if (tap !== undefined) options.tap = { iface: tap };
+  if (replayTo !== undefined) options.replayTo = replayTo;
   const metricsText = str(values['metrics']);
   return { options, durationMs, metrics: metricsText === undefined ? undefined : parseMetricsAddress(metricsText, 'collector') };
 }
@@ -189,6 +262,8 @@ export function collectorConfig(values: CollectorFlagValues, stdoutIsTty: boolea
 function describeInputs(c: Collector): string {
   const parts = c.vxlanListeners.map((l) => `vxlan ${l.host.includes(':') ? `[${l.host}]` : l.host}:${l.port}`);
   if (c.greListener !== undefined) parts.push('gre/erspan (raw socket)');
+  const w = c.wsListener;
+  if (w !== undefined) parts.push(`${w.secure ? 'wss' : 'ws'} ${w.host.includes(':') ? `[${w.host}]` : w.host}:${w.port}`);
   return parts.join(', ');
 }
 
@@ -207,6 +282,16 @@ export function formatSummary(s: CollectorSummary, elapsedMs: number): string {
   }
   if (s.filesFinished > 0 || s.filesDeleted > 0) lines.push(`files: ${s.filesFinished} finished, ${s.filesDeleted} deleted by retention`);
   if (s.stdoutEnded !== undefined) lines.push(`stdout: the reader went away (${s.stdoutEnded})`);
+  if (s.tap !== undefined && (s.tap.retriesNoBufs > 0 || s.tap.retriesAgain > 0 || s.tap.lastError !== undefined)) {
+    lines.push(`tap ${s.tap.iface}: send retries ENOBUFS=${s.tap.retriesNoBufs} EAGAIN=${s.tap.retriesAgain}${s.tap.lastError !== undefined ? `; last error: ${s.tap.lastError}` : ''}`);
+  }
+  if (s.replay !== undefined) {
+    const c = s.replay.connections;
+    lines.push(
+      `replay to ${s.replay.target}: ${Object.values(c).reduce((a, n) => a + n, 0)} connections seen: ` +
+        `${Object.entries(c).map(([k, n]) => `${k} ${n}`).join(', ')}; ${s.replay.bytesSent} client bytes sent, ${s.replay.bytesNotSent} not sent, ${s.replay.bytesReceived} bytes answered`,
+    );
+  }
   for (const v of s.invariantViolations) lines.push(`BUG: counters do not add up: ${v}`);
   return lines.join('\n') + '\n';
 }
@@ -219,11 +304,23 @@ export async function runCollector(values: CollectorFlagValues): Promise<number>
     collector = await Collector.start(cfg.options);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
+    if (err.syscall === 'listen' && cfg.options.ws !== undefined) {
+      throw usageError(`collector: cannot listen for WebSocket on --ws ${cfg.options.ws.host}:${cfg.options.ws.port}: ${err.message} (the port is in use, or the address is not on this host)`);
+    }
     if (err.syscall === 'bind') {
       throw usageError(`collector: cannot listen for VXLAN: ${err.message} (the port is in use, or the address is not on this host)`);
     }
+    if (isCaptureError(e) && cfg.options.tap !== undefined && (e.code.startsWith('PODSPAN_ERR_INJECT') || cfg.options.gre === undefined)) {
+      throw usageError(`collector: --tap ${cfg.options.tap.iface}: ${e.message}`);
+    }
     if (isCaptureError(e)) throw usageError(`collector: --gre: ${(e as Error).message}`);
     throw e;
+  }
+  const jr = collector.store?.journalRecovery;
+  if (jr !== undefined) {
+    process.stderr.write(
+      `podspan collector: journal: kept the last commit: ${jr.truncated.length} file(s) cut back (${jr.truncated.reduce((a, x) => a + x.cutBytes, 0)} uncommitted bytes), ${jr.removed.length} uncommitted file(s) removed\n`,
+    );
   }
   for (const r of collector.store?.repaired ?? []) {
     process.stderr.write(
@@ -232,7 +329,7 @@ export async function runCollector(values: CollectorFlagValues): Promise<number>
         : `podspan collector: repaired ${r.part} -> ${r.file}: ${r.records} packets kept, ${r.cutBytes} bytes of a cut-off block removed\n`,
     );
   }
-  const outs = [cfg.options.store !== undefined ? `pcapng files in ${cfg.options.store.dir}` : undefined, cfg.options.stdout !== undefined ? 'pcap on stdout' : undefined].filter((x) => x !== undefined);
+  const outs = [cfg.options.store !== undefined ? `pcapng files in ${cfg.options.store.dir}` : undefined, cfg.options.stdout !== undefined ? 'pcap on stdout' : undefined, cfg.options.tap !== undefined ? `frames onto ${cfg.options.tap.iface}` : undefined, collector.replay !== undefined ? `client streams to ${collector.replay.target}` : undefined].filter((x) => x !== undefined);
   process.stderr.write(`podspan collector: listening on ${describeInputs(collector)}; writing ${outs.join(' and ')}\n`);
   let metrics: MetricsServer | undefined;
   if (cfg.metrics !== undefined) {

@@ -96,6 +96,11 @@ export class CollectorMetrics {
   readonly stages: Stage[] = [];
   /** Distinct sources seen (set by the source table). */
   sources = 0;
+  /**
+   * Counters reported by remote stages (the agents' own, over the WebSocket tunnel), one
+   * line each by key, in the words of describe(): written into the ISB comments too.
+   */
+  readonly remote = new Map<string, string>();
 
   /** Registers a stage; a name may be registered once. */
   stage<R extends string>(name: string, reasons: readonly R[]): Stage<R> {
@@ -142,6 +147,6 @@ export class CollectorMetrics {
     return this.stages.map((s) => {
       const drops = s.reasons.filter((r) => s.dropped[r] !== 0).map((r) => `${r}=${s.dropped[r]}`);
       return `${s.name} received=${s.received} delivered=${s.delivered} dropped=${s.totalDropped()}${drops.length > 0 ? `{${drops.join(',')}}` : ''}`;
-    });
+    }).concat([...this.remote.values()]);
   }
 }

@@ -25,6 +25,11 @@ export interface ExportSource {
   readonly ifindex: number | undefined;
   /** The pod IP the agent followed to this interface, when it was given one. */
   readonly podIp: string | undefined;
+  /** `NAMESPACE/NAME` when the pod came from the Kubernetes API. */
+  readonly podName: string | undefined;
+  /** The capture's LINKTYPE_ value and snap length. */
+  readonly linkType: number;
+  readonly snapLen: number;
 }
 
 /** Counters every exporter has; transports add their own drop reasons. */

@@ -4,9 +4,12 @@
  */
 import type { ExportEndpoint } from '../exclude.js';
 import type { Exporter, ExporterKind } from './exporter.js';
+import { ERSPAN_EXPORTER } from './erspan.js';
+import { GRE_EXPORTER } from './gre.js';
 import { VXLAN_EXPORTER } from './vxlan.js';
+import { WS_EXPORTER } from './ws.js';
 
-const KINDS: ReadonlyArray<ExporterKind<unknown>> = [VXLAN_EXPORTER as ExporterKind<unknown>];
+const KINDS: ReadonlyArray<ExporterKind<unknown>> = [VXLAN_EXPORTER as ExporterKind<unknown>, GRE_EXPORTER as ExporterKind<unknown>, ERSPAN_EXPORTER as ExporterKind<unknown>, WS_EXPORTER as ExporterKind<unknown>];
 
 /** Every scheme of the CLI contract (ARCHITECTURE.md), built or not. */
 const CONTRACT_SCHEMES = ['vxlan:', 'gre:', 'erspan:', 'ws:', 'wss:'];

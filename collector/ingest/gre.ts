@@ -16,7 +16,9 @@
  *   nanoseconds (seconds in the platform subheader), 3 is platform-defined.
  * Header layouts: packet/wire/gre.ts, packet/wire/erspan.ts (draft-foschiano-erspan-03).
  *
- * Everything else is counted under a drop reason and the socket keeps reading. The kernel
+ * Everything else is counted under a drop reason and the socket keeps reading. Packets the
+ * kernel dropped because the socket's receive buffer was full are counted too
+ * (`kernel_socket_drops`, SO_MEMINFO; see kernel-drops.ts). The kernel
  * defragments before raw delivery, so a packet here is always whole.
  */
 import type { RawIpBatch, RawIpSocket, RawIpSocketOptions } from '../../native/index.js';
@@ -36,6 +38,7 @@ import { GRE_BASE_HEADER_LEN, GRE_FLAG, GRE_OFF, greFixedHeaderLen } from '../..
 import { IPV4_MIN_HEADER_LEN, IPV4_OFF } from '../../packet/wire/ipv4.js';
 import type { Stage } from '../metrics.js';
 import { IngestFrame, type FrameHandler } from './frame.js';
+import { KernelDropPoller } from './kernel-drops.js';
 import { SOURCE_KIND, type SourceTable } from './source.js';
 
 const IEEE8023_MAX_LENGTH = 1500;
@@ -62,8 +65,17 @@ export const GRE_DROP_REASONS = [
   'too_many_sources',
   /** An exception while handling the packet: a bug, counted and survived. */
   'decoder_bug',
+  /** Dropped by the kernel before the collector read it: the raw socket's receive buffer was full. */
+  'kernel_socket_drops',
 ] as const;
 export type GreDropReason = (typeof GRE_DROP_REASONS)[number];
+
+/**
+ * Default kernel receive buffer asked for, as the VXLAN listener does: the kernel default
+ * (net.core.rmem_default, ~208 KiB) holds well under a hundred packets on loopback and
+ * overflows in ordinary bursts.
+ */
+export const GRE_DEFAULT_RECV_BUFFER_BYTES = 8 * 1024 * 1024;
 
 export interface GreListenerOptions {
   sources: SourceTable;
@@ -73,6 +85,8 @@ export interface GreListenerOptions {
   bindAddress?: string;
   /** Open the socket in this network namespace (a name under /var/run/netns or a path). */
   netns?: string;
+  /** Kernel receive buffer (SO_RCVBUFFORCE, else SO_RCVBUF capped at net.core.rmem_max); default GRE_DEFAULT_RECV_BUFFER_BYTES. */
+  recvBufferBytes?: number;
 }
 
 /**
@@ -245,11 +259,13 @@ export class GreDecoder {
 export class GreListener {
   readonly decoder: GreDecoder;
   private readonly socket: RawIpSocket;
+  private readonly kernelDrops: KernelDropPoller;
   private closed: boolean;
 
-  private constructor(socket: RawIpSocket, decoder: GreDecoder) {
+  private constructor(socket: RawIpSocket, decoder: GreDecoder, stage: Stage<GreDropReason>) {
     this.socket = socket;
     this.decoder = decoder;
+    this.kernelDrops = new KernelDropPoller(() => socket.drops, stage).start();
     this.closed = false;
   }
 
@@ -262,17 +278,24 @@ export class GreListener {
     const sockOpts: RawIpSocketOptions = {};
     if (opts.bindAddress !== undefined) sockOpts.bindAddress = opts.bindAddress;
     if (opts.netns !== undefined) sockOpts.netns = opts.netns;
+    sockOpts.recvBufferBytes = opts.recvBufferBytes ?? GRE_DEFAULT_RECV_BUFFER_BYTES;
     const socket = native.RawIpSocket.open(native.IP_PROTO.GRE, sockOpts);
     const decoder = new GreDecoder(opts);
-    const l = new GreListener(socket, decoder);
+    const l = new GreListener(socket, decoder, opts.stage);
     socket.onMessages((batch) => decoder.handleBatch(batch));
     return l;
+  }
+
+  /** Reads the kernel's drop counter now (the timer does it every second). */
+  pollKernelDrops(): void {
+    this.kernelDrops.poll();
   }
 
   /** Stops receiving and closes the socket; no frame is delivered afterwards. Idempotent. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.kernelDrops.stop();
     this.socket.close();
   }
 }

@@ -17,21 +17,24 @@
  * The payload must be at least an Ethernet header whose type/length field is a length
  * (≤ 1500) or an EtherType (≥ 0x0600).
  *
- * Timestamps: node:dgram gives none, so frames carry the collector's receive time from a
+ * Receiving (udp-batch-receiver.ts): with the native addon, a recvmmsg thread hands over
+ * batches (one JS call per batch) and every frame carries the kernel's receive timestamp
+ * (SO_TIMESTAMPNS). Without it, node:dgram (one event per datagram) and the collector's
  * ReceiveClock (nanosecond resolution, wall-clock anchored at start).
  *
- * node:dgram delivers one event per datagram (no recvmmsg batching is exposed); the handler
- * does not allocate beyond the Buffer and rinfo node:dgram makes for each datagram.
+ * Datagrams the kernel dropped because the socket's receive buffer was full are counted
+ * too (`kernel_socket_drops`: SO_MEMINFO on the native socket, /proc/net/udp{,6} for
+ * node:dgram; see kernel-drops.ts).
  */
-import dgram from 'node:dgram';
-import { isIPv6 } from 'node:net';
 
 import { ETHERNET_HEADER_LEN, ETHERNET_OFF, ETHERTYPE_MIN } from '../../packet/wire/ethernet.js';
 import { VXLAN_FLAG_I, VXLAN_HEADER_LEN, VXLAN_OFF } from '../../packet/wire/vxlan.js';
 import type { ReceiveClock } from '../clock.js';
 import type { Stage } from '../metrics.js';
 import { IngestFrame, type FrameHandler } from './frame.js';
+import { KernelDropPoller } from './kernel-drops.js';
 import type { SourceTable } from './source.js';
+import { DATAGRAM_META, DATAGRAM_META_COLS, UdpBatchReceiver, type DatagramBatch } from './udp-batch-receiver.js';
 
 /** Largest 802.3 length field (IEEE 802.3 §3.2.6); 1501..1535 is neither length nor type. */
 const IEEE8023_MAX_LENGTH = 1500;
@@ -50,6 +53,8 @@ export const VXLAN_DROP_REASONS = [
   'too_many_sources',
   /** An exception while handling the datagram: a bug, counted and survived. */
   'decoder_bug',
+  /** Dropped by the kernel before the collector read it: the socket's receive buffer was full. */
+  'kernel_socket_drops',
 ] as const;
 export type VxlanDropReason = (typeof VXLAN_DROP_REASONS)[number];
 
@@ -67,6 +72,8 @@ export interface VxlanListenerOptions {
   clock: ReceiveClock;
   onFrame: FrameHandler;
   recvBufferBytes?: number;
+  /** false: node:dgram even when the native addon loads (default: native when it loads). */
+  native?: boolean;
 }
 
 /**
@@ -95,19 +102,46 @@ export class VxlanDecoder {
     }
   }
 
-  /** Validates one datagram from `from` (the sender's address) and delivers its inner frame. */
+  /** Validates one datagram from `from` (the sender's address), received now, and delivers its inner frame. */
   handle(msg: Buffer, from: string): void {
-    const { stage, clock } = this.opts;
     const f = this.frame;
-    clock.now(f);
+    this.opts.clock.now(f);
+    this.handleAt(msg, 0, msg.length, from, f.tsSec, f.tsNsec);
+  }
+
+  /**
+   * Every datagram of a receive batch (rows DATAGRAM_META), each with its own receive time;
+   * an exception is counted as `decoder_bug` once per datagram and the batch goes on.
+   */
+  handleBatch(batch: DatagramBatch, receiver: UdpBatchReceiver): void {
+    const { data, meta, count } = batch;
+    for (let i = 0; i < count; i++) {
+      const r = i * DATAGRAM_META_COLS;
+      try {
+        this.handleAt(data, meta[r + DATAGRAM_META.OFFSET]!, meta[r + DATAGRAM_META.LEN]!, receiver.senderAddress(batch, i), meta[r + DATAGRAM_META.TS_SEC]!, meta[r + DATAGRAM_META.TS_NSEC]!);
+      } catch (e) {
+        this.lastBug = e;
+        if (!this.opts.stage.balanced()) this.opts.stage.drop('decoder_bug');
+      }
+    }
+  }
+
+  /**
+   * Validates the datagram buf[off, off + len) from `from`, received at (tsSec, tsNsec), and
+   * delivers its inner frame (a view of `buf`). Lengths are checked before every read.
+   */
+  handleAt(buf: Buffer, off: number, len: number, from: string, tsSec: number, tsNsec: number): void {
+    const { stage } = this.opts;
+    const f = this.frame;
+    f.tsSec = tsSec;
+    f.tsNsec = tsNsec;
     stage.received++;
-    const len = msg.length;
-    if (len < VXLAN_HEADER_LEN) {
+    if (len < VXLAN_HEADER_LEN || off + len > buf.length) {
       stage.drop('short');
       return;
     }
     // I flag, RFC 7348 §5; the other flag and reserved bits are ignored on receipt.
-    if ((msg.readUInt8(VXLAN_OFF.FLAGS) & VXLAN_FLAG_I) === 0) {
+    if ((buf.readUInt8(off + VXLAN_OFF.FLAGS) & VXLAN_FLAG_I) === 0) {
       stage.drop('bad_header');
       return;
     }
@@ -115,18 +149,18 @@ export class VxlanDecoder {
       stage.drop('short_frame');
       return;
     }
-    const typeLen = msg.readUInt16BE(VXLAN_HEADER_LEN + ETHERNET_OFF.ETHER_TYPE);
+    const typeLen = buf.readUInt16BE(off + VXLAN_HEADER_LEN + ETHERNET_OFF.ETHER_TYPE);
     if (typeLen > IEEE8023_MAX_LENGTH && typeLen < ETHERTYPE_MIN) {
       stage.drop('not_ethernet');
       return;
     }
-    const vni = msg.readUInt32BE(VXLAN_OFF.VNI) >>> 8;
+    const vni = buf.readUInt32BE(off + VXLAN_OFF.VNI) >>> 8;
     const source = this.opts.sources.vxlanSource(from, vni);
     if (source === undefined) {
       stage.drop('too_many_sources');
       return;
     }
-    f.data = msg.subarray(VXLAN_HEADER_LEN);
+    f.data = buf.subarray(off + VXLAN_HEADER_LEN, off + len);
     f.source = source;
     source.frames++;
     stage.delivered++;
@@ -135,59 +169,60 @@ export class VxlanDecoder {
   }
 }
 
-/** A bound UDP socket and its decoder. */
+/** A bound UDP socket (native batch receiver, or node:dgram) and its decoder. */
 export class VxlanListener {
   readonly host: string;
   /** The bound port. */
   port: number;
-  /** The last socket error after bind (node:dgram reports few), or undefined. */
-  lastError: Error | undefined;
   readonly decoder: VxlanDecoder;
-  private readonly socket: dgram.Socket;
+  private readonly receiver: UdpBatchReceiver;
+  private readonly kernelDrops: KernelDropPoller;
   private closed: boolean;
 
-  private constructor(socket: dgram.Socket, opts: VxlanListenerOptions) {
-    this.socket = socket;
+  private constructor(receiver: UdpBatchReceiver, decoder: VxlanDecoder, opts: VxlanListenerOptions) {
+    this.receiver = receiver;
+    this.decoder = decoder;
     this.host = opts.host;
-    this.port = opts.port;
-    this.lastError = undefined;
-    this.decoder = new VxlanDecoder(opts);
+    this.port = receiver.port;
+    this.kernelDrops = new KernelDropPoller(() => receiver.kernelDrops(), opts.stage).start();
     this.closed = false;
   }
 
-  /** Binds and starts receiving. Rejects with the bind error (EADDRINUSE, EADDRNOTAVAIL, EACCES). */
-  static open(opts: VxlanListenerOptions): Promise<VxlanListener> {
-    const socket = dgram.createSocket({ type: isIPv6(opts.host) ? 'udp6' : 'udp4', reuseAddr: false });
-    const l = new VxlanListener(socket, opts);
-    return new Promise((resolve, reject) => {
-      const onBindError = (e: Error): void => {
-        socket.close();
-        reject(e);
-      };
-      socket.once('error', onBindError);
-      socket.bind({ address: opts.host, port: opts.port, exclusive: true }, () => {
-        socket.off('error', onBindError);
-        socket.on('error', (e) => {
-          l.lastError = e;
-        });
-        try {
-          socket.setRecvBufferSize(opts.recvBufferBytes ?? VXLAN_DEFAULT_RECV_BUFFER_BYTES);
-        } catch {
-          // Capped or refused: the kernel default still works, bursts may drop in the kernel.
-        }
-        l.port = socket.address().port;
-        const decoder = l.decoder;
-        socket.on('message', (msg, rinfo) => decoder.handleSafe(msg, rinfo.address));
-        resolve(l);
-      });
-    });
+  /** The last socket or receive error after bind, or undefined. */
+  get lastError(): Error | undefined {
+    return this.receiver.lastError;
+  }
+
+  /** 'native' (recvmmsg, kernel timestamps) or 'dgram' (node:dgram, the collector's clock). */
+  get mode(): 'native' | 'dgram' {
+    return this.receiver.mode;
+  }
+
+  /** Binds and starts receiving. Rejects with the bind error (EADDRINUSE, EADDRNOTAVAIL, EACCES; syscall 'bind'). */
+  static async open(opts: VxlanListenerOptions): Promise<VxlanListener> {
+    const decoder = new VxlanDecoder(opts);
+    const recvOpts: Parameters<typeof UdpBatchReceiver.open>[0] = {
+      host: opts.host,
+      port: opts.port,
+      clock: opts.clock,
+      recvBufferBytes: opts.recvBufferBytes ?? VXLAN_DEFAULT_RECV_BUFFER_BYTES,
+      onBatch: (b, receiver) => decoder.handleBatch(b, receiver),
+    };
+    if (opts.native !== undefined) recvOpts.native = opts.native;
+    return new VxlanListener(await UdpBatchReceiver.open(recvOpts), decoder, opts);
+  }
+
+  /** Reads the kernel's drop counter now (the timer does it every second). */
+  pollKernelDrops(): void {
+    this.kernelDrops.poll();
   }
 
   /** Stops receiving; no frame is delivered after the promise resolves. Idempotent. */
-  close(): Promise<void> {
-    if (this.closed) return Promise.resolve();
+  async close(): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
-    this.socket.removeAllListeners('message');
-    return new Promise((resolve) => this.socket.close(() => resolve()));
+    // The kernel's count is read while the socket (and its /proc row) still exists.
+    this.kernelDrops.stop();
+    await this.receiver.close();
   }
 }

@@ -25,7 +25,7 @@
 import { Socket, connect } from 'node:net';
 
 import { Parser } from '../../packet/decode/parser.js';
-import { fillTcpSegment, newTcpSegment } from '../../packet/reassembly/from-parser.js';
+import { TcpSegmentFeed } from '../../packet/reassembly/from-parser.js';
 import { TcpReassembler, TCP_CLOSE, TCP_DIR, type TcpConn, type TcpDir } from '../../packet/reassembly/index.js';
 import type { IngestFrame } from '../ingest/frame.js';
 import type { Source } from '../ingest/source.js';
@@ -92,10 +92,13 @@ class Shadow {
 export class LiveReplaySink implements FrameSink {
   readonly stage: Stage<LiveReplayDropReason>;
   readonly counters: LiveReplayCounters;
+  /** "host:port" of the shadow. */
+  readonly target: string;
   onEnded: (() => void) | undefined;
   private readonly opts: Required<LiveReplayOptions>;
   private readonly parser: Parser;
-  private readonly seg: ReturnType<typeof newTcpSegment>;
+  /** Frames → segments, IPv4 fragments of TCP put back together first. */
+  private readonly feed: TcpSegmentFeed;
   private readonly reassembler: TcpReassembler;
   /** Captured connection → its shadow, until the capture's connection closes. */
   private readonly shadows: Map<TcpConn, Shadow>;
@@ -118,12 +121,13 @@ export class LiveReplaySink implements FrameSink {
       reassemblyMemCapBytes: opts.reassemblyMemCapBytes ?? LIVE_REPLAY_DEFAULTS.reassemblyMemCapBytes,
     };
     this.stage = metrics.stage('replay', LIVE_REPLAY_DROP_REASONS);
+    this.target = opts.host.includes(':') ? `[${opts.host}]:${opts.port}` : `${opts.host}:${opts.port}`;
     const connections = {} as Record<LiveReplayOutcome, number>;
     for (const o of LIVE_REPLAY_OUTCOMES) connections[o] = 0;
     this.counters = { connections, bytesSent: 0, bytesReceived: 0, bytesNotSent: 0 };
     this.onEnded = undefined;
     this.parser = new Parser();
-    this.seg = newTcpSegment();
+    this.feed = new TcpSegmentFeed();
     this.shadows = new Map();
     this.live = new Set();
     this.open = 0;
@@ -148,13 +152,16 @@ export class LiveReplaySink implements FrameSink {
       return;
     }
     this.parser.decode(frame.data, LINKTYPE_ETHERNET, frame.data.length);
-    if (!fillTcpSegment(this.seg, this.parser, frame.tsSec, frame.tsNsec)) {
+    // A fragment waiting for the rest of its datagram is delivered too (held by the defragmenter).
+    const fragment = this.parser.isFragment && this.parser.ipVersion === 4 && this.parser.ipProto === 6;
+    const seg = this.feed.next(this.parser, frame.tsSec, frame.tsNsec);
+    if (seg === undefined && !fragment) {
       this.stage.drop('not_tcp');
       return;
     }
     this.stage.delivered++;
     this.stage.deliveredBytes += frame.data.length;
-    this.reassembler.add(this.seg);
+    if (seg !== undefined) this.reassembler.add(seg);
     // Idle connections are closed by capture time, checked about once a second.
     if (frame.tsSec !== this.lastFlushSec) {
       this.lastFlushSec = frame.tsSec;

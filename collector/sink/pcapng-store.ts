@@ -29,6 +29,18 @@
  * dropped since start, isb_starttime/endtime, and opt_comments with every stage's counters
  * (received, delivered, dropped per reason).
  *
+ * Commit journal (`journal: true`, used with the WebSocket ingest): `commit()` writes every
+ * batch buffer, fsyncs the open files, and appends one JSON line to `DIR/.podspan-journal`
+ * (then fsyncs it): the length of every open file, the newest file name, and an opaque
+ * `state` from `journalState` (the ws ingest's per-agent sequence numbers, exact for the
+ * frames written so far). Finishing a file (rotation, close) also commits. At start, before
+ * the `.part` repair, the last complete journal line is applied: files it lists are cut back
+ * to the committed length, files opened after it are removed, and its state is handed back
+ * (`recoveredState`). So after a SIGKILL the store holds exactly the frames of the last
+ * commit, and the state says which those are: the ws ingest acknowledges only committed
+ * batches, and the agents resend everything after them (see collector/ingest/ws.ts).
+ * Frames of other ingests (VXLAN, GRE) written after the last commit are cut too.
+ *
  * I/O: frames are encoded straight into a per-file batch buffer (no per-frame allocation
  * except an ERSPAN III comment) and written with writeSync when the buffer fills and every
  * `flushIntervalMs`: a killed collector loses at most that much. A frame counts as
@@ -43,16 +55,18 @@ import {
   ftruncateSync,
   mkdirSync,
   openSync,
+  readFileSync,
   readSync,
   readdirSync,
   renameSync,
   statSync,
+  truncateSync,
   unlinkSync,
   writeSync,
   writevSync,
 } from 'node:fs';
 import { arch, release, type } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 
 import { ERR, PodspanError } from '../../packet/errors.js';
 import { CapfileReader } from '../../packet/capfile/reader.js';
@@ -87,6 +101,29 @@ const FILE_PREFIX = 'podspan-';
 const FINISHED_RE = /^podspan-.*\.pcapng$/;
 const PART_SUFFIX = '.part';
 const REPAIR_CHUNK_BYTES = 1024 * 1024;
+/** The commit journal, in the store directory (not matched by retention). */
+export const STORE_JOURNAL_NAME = '.podspan-journal';
+/** Rewrite the journal with only its last line when it grows past this. */
+const JOURNAL_COMPACT_BYTES = 1024 * 1024;
+const JOURNAL_VERSION = 1;
+
+/** One journal line. */
+interface JournalRecord {
+  v: number;
+  /** Committed length of each file open at the commit, by final name (no `.part`). */
+  files: Record<string, number>;
+  /** Newest file name opened before the commit; later names are uncommitted. */
+  high: string;
+  state: string;
+}
+
+/** What start-up did with the journal. */
+export interface JournalRecovery {
+  /** Files cut back to their committed length. */
+  truncated: Array<{ file: string; cutBytes: number }>;
+  /** Files opened after the last commit, removed. */
+  removed: string[];
+}
 /** Smallest pcapng holding a packet: SHB (28) + IDB (20) + EPB (32). */
 const MIN_USEFUL_PCAPNG = 80;
 
@@ -111,6 +148,8 @@ export interface PcapngStoreOptions {
   maxOpenFiles?: number;
   /** Clock for ISB times; frames carry their own. */
   clock?: ReceiveClock;
+  /** Keep the commit journal (see above); default false. */
+  journal?: boolean;
 }
 
 /** What start-up did with one leftover `.part`. */
@@ -205,6 +244,15 @@ export class PcapngStore implements FrameSink {
   filesDeleted: number;
   /** The last write error, for the summary. */
   lastError: Error | undefined;
+  /** The state of the last commit found at start (journal), if any. */
+  readonly recoveredState: string | undefined;
+  readonly journalRecovery: JournalRecovery | undefined;
+  /** Called at each commit for the state to record: must describe exactly the frames written so far. */
+  journalState: (() => string) | undefined;
+  /** Called after each successful commit (data and journal on disk). */
+  onCommit: (() => void) | undefined;
+  /** Commits since start. */
+  commits: number;
 
   private readonly opts: PcapngStoreOptions;
   private readonly splitBy: SplitBy;
@@ -224,8 +272,14 @@ export class PcapngStore implements FrameSink {
   private readonly timer: NodeJS.Timeout;
   private readonly ticks = { high: 0, low: 0 };
   private readonly now: TimeTarget = { tsSec: 0, tsNsec: 0 };
+  /** Newest file name opened (final name), for the journal. */
+  private highName: string;
+  private journalFd: number;
+  private journalBytes: number;
+  /** The state of the last commit (carried forward when no journalState is set). */
+  private lastState: string;
 
-  private constructor(opts: PcapngStoreOptions, repaired: RepairReport[]) {
+  private constructor(opts: PcapngStoreOptions, repaired: RepairReport[], recovered: { record: JournalRecord | undefined; recovery: JournalRecovery | undefined }) {
     this.opts = opts;
     this.stage = opts.stage;
     this.dir = opts.dir;
@@ -233,6 +287,15 @@ export class PcapngStore implements FrameSink {
     this.filesFinished = 0;
     this.filesDeleted = 0;
     this.lastError = undefined;
+    this.recoveredState = recovered.record?.state;
+    this.journalRecovery = recovered.recovery;
+    this.journalState = undefined;
+    this.onCommit = undefined;
+    this.commits = 0;
+    this.highName = recovered.record?.high ?? '';
+    this.journalFd = -1;
+    this.journalBytes = 0;
+    this.lastState = recovered.record?.state ?? '';
     this.splitBy = opts.splitBy ?? 'none';
     this.rotateBytes = opts.rotateBytes ?? STORE_DEFAULT_ROTATE_BYTES;
     this.rotateMs = opts.rotateMs ?? 0;
@@ -255,12 +318,20 @@ export class PcapngStore implements FrameSink {
     } catch (e) {
       throw new PodspanError(ERR.IO, `cannot use ${opts.dir} as the output directory: ${(e as Error).message}`);
     }
+    const recovered = opts.journal === true ? recoverJournal(opts.dir) : { record: undefined, recovery: undefined };
     const repaired: RepairReport[] = [];
     for (const name of readdirSync(opts.dir).sort()) {
       if (!name.startsWith(FILE_PREFIX) || !name.endsWith('.pcapng' + PART_SUFFIX)) continue;
       repaired.push(repairPart(join(opts.dir, name)));
     }
-    const store = new PcapngStore(opts, repaired);
+    const store = new PcapngStore(opts, repaired, recovered);
+    if (opts.journal === true) {
+      try {
+        store.openJournal(recovered.record);
+      } catch (e) {
+        throw new PodspanError(ERR.IO, `cannot write the commit journal in ${opts.dir}: ${(e as Error).message}`);
+      }
+    }
     store.applyRetention();
     return store;
   }
@@ -340,8 +411,94 @@ export class PcapngStore implements FrameSink {
       clearInterval(this.timer);
       for (const slot of this.slots.values()) this.finish(slot);
       this.applyRetention();
+      if (this.journalFd >= 0) {
+        this.commit();
+        try {
+          closeSync(this.journalFd);
+        } catch {
+          // nothing left to do
+        }
+        this.journalFd = -1;
+      }
     }
     return Promise.resolve();
+  }
+
+  /**
+   * Makes every frame written so far durable and records it in the journal with
+   * `journalState()`; then calls `onCommit`. Returns false (and records lastError) when a
+   * write, fsync or the journal failed: nothing may be acknowledged then. Without a journal
+   * it only flushes.
+   */
+  commit(): boolean {
+    const files: Record<string, number> = {};
+    let ok = true;
+    for (const slot of this.slots.values()) {
+      const file = slot.file;
+      if (file === undefined) continue;
+      if (!this.flush(slot, file)) {
+        ok = false;
+        continue;
+      }
+      if (this.journalFd >= 0) {
+        try {
+          fsyncSync(file.fd);
+        } catch (e) {
+          this.lastError = e as Error;
+          ok = false;
+        }
+      }
+      files[basename(file.finalPath)] = file.flushedBytes;
+    }
+    if (this.journalFd >= 0) {
+      const state = this.journalState?.() ?? this.lastState;
+      if (!ok) return false;
+      const rec: JournalRecord = { v: JOURNAL_VERSION, files, high: this.highName, state };
+      try {
+        this.appendJournal(rec);
+        this.lastState = state;
+      } catch (e) {
+        this.lastError = e as Error;
+        return false;
+      }
+    }
+    if (!ok) return false;
+    this.commits++;
+    this.onCommit?.();
+    return true;
+  }
+
+  private openJournal(last: JournalRecord | undefined): void {
+    // Start from one line (the recovered record, or an empty one): compact and known-good.
+    const path = join(this.dir, STORE_JOURNAL_NAME);
+    const tmp = path + '.tmp';
+    const line = JSON.stringify(last ?? { v: JOURNAL_VERSION, files: {}, high: this.highName, state: '' }) + '\n';
+    const fd = openSync(tmp, 'w');
+    try {
+      writeSync(fd, line);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+    fsyncDir(this.dir);
+    this.journalFd = openSync(path, 'a');
+    this.journalBytes = Buffer.byteLength(line);
+  }
+
+  private appendJournal(rec: JournalRecord): void {
+    const line = JSON.stringify(rec) + '\n';
+    if (this.journalBytes + line.length > JOURNAL_COMPACT_BYTES) {
+      closeSync(this.journalFd);
+      this.journalFd = -1;
+      this.openJournal(rec);
+      return;
+    }
+    const b = Buffer.from(line);
+    let off = 0;
+    while (off < b.length) off += writeSync(this.journalFd, b, off, b.length - off);
+    fsyncSync(this.journalFd);
+    this.journalBytes += b.length;
   }
 
   /** Finishes the current files now (e.g. on SIGHUP); the next frames open new ones. */
@@ -390,6 +547,8 @@ export class PcapngStore implements FrameSink {
       return undefined;
     }
     const file = new StoreFile(finalPath, fd, this.batchBytes, nowMs);
+    const base = basename(finalPath);
+    if (base > this.highName) this.highName = base;
     const shb = file.writer.sectionHeader({
       userAppl: 'podspan collector',
       os: `${type()} ${release()}`,
@@ -524,6 +683,8 @@ export class PcapngStore implements FrameSink {
     if (!ok) return; // fail() closed and renamed what was good
     this.closeFile(slot, file, true);
     this.applyRetention();
+    // The finished file is complete: commit, so that recovery never cuts its ISBs off.
+    if (this.journalFd >= 0 && !this.closed) this.commit();
   }
 
   private closeFile(slot: Slot, file: StoreFile, sync: boolean): void {
@@ -704,4 +865,55 @@ export function repairPart(partPath: string): RepairReport {
   renameSync(partPath, target);
   report.file = target;
   return report;
+}
+
+function readJournal(path: string): JournalRecord | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const lines = text.split('\n');
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const l = lines[i]!;
+    if (l === '') continue;
+    try {
+      const r = JSON.parse(l) as Partial<JournalRecord>;
+      if (r.v === JOURNAL_VERSION && typeof r.high === 'string' && typeof r.state === 'string' && r.files !== null && typeof r.files === 'object') {
+        return { v: r.v, files: r.files, high: r.high, state: r.state };
+      }
+    } catch {
+      // a line cut by a crash: the one before it is the last commit
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Applies the last journal line to DIR: files it lists are cut back to their committed
+ * length, files opened after it (names sorting after `high`) are removed.
+ */
+function recoverJournal(dir: string): { record: JournalRecord | undefined; recovery: JournalRecovery | undefined } {
+  const record = readJournal(join(dir, STORE_JOURNAL_NAME));
+  if (record === undefined) return { record: undefined, recovery: undefined };
+  const recovery: JournalRecovery = { truncated: [], removed: [] };
+  for (const name of readdirSync(dir).sort()) {
+    if (!name.startsWith(FILE_PREFIX)) continue;
+    const base = name.endsWith(PART_SUFFIX) ? name.slice(0, -PART_SUFFIX.length) : name;
+    if (!base.endsWith('.pcapng')) continue;
+    const path = join(dir, name);
+    const committed = record.files[base];
+    if (committed !== undefined) {
+      const size = statSync(path).size;
+      if (size > committed) {
+        truncateSync(path, committed);
+        recovery.truncated.push({ file: path, cutBytes: size - committed });
+      }
+    } else if (base > record.high) {
+      unlinkSync(path);
+      recovery.removed.push(path);
+    }
+  }
+  return { record, recovery };
 }

@@ -331,11 +331,21 @@ export async function sendDatagrams(host: string, port: number, datagrams: Buffe
 
 /**
  * tcpdump -w FILE inside `ns` on `iface` (nanosecond timestamps, immediate mode so nothing
- * waits in a ring block at SIGINT); resolves once it listens. `stop()` sends SIGINT and
+ * waits in a ring block at SIGINT); resolves once it listens. In immediate mode libpcap's
+ * TPACKET_V2 ring has one slot per snap length: for bursts at top speed give a small
+ * `snapLen` and a large `bufferKiB` (4096 and 65536 give some 16000 slots). `stop()` sends SIGINT and
  * waits for the exit. Killed on teardown.
  */
-export async function startTcpdump(t: Teardownable, ns: string, iface: string, file: string): Promise<{ stop(): Promise<void> }> {
-  const proc = spawn('ip', ['netns', 'exec', ns, 'tcpdump', '-i', iface, '-n', '-U', '--immediate-mode', '--time-stamp-precision=nano', '-s', '262144', '-w', file], {
+export async function startTcpdump(
+  t: Teardownable,
+  ns: string,
+  iface: string,
+  file: string,
+  opts: { snapLen?: number; bufferKiB?: number; filter?: string[] } = {},
+): Promise<{ stop(): Promise<string> }> {
+  const buffer = opts.bufferKiB === undefined ? [] : ['-B', String(opts.bufferKiB)];
+  const args = ['netns', 'exec', ns, 'tcpdump', '-i', iface, '-n', '-U', '--immediate-mode', '--time-stamp-precision=nano', '-s', String(opts.snapLen ?? 262144), ...buffer, '-w', file, ...(opts.filter ?? [])];
+  const proc = spawn('ip', args, {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let exited = false;
@@ -364,6 +374,7 @@ export async function startTcpdump(t: Teardownable, ns: string, iface: string, f
     async stop() {
       if (!exited) proc.kill('SIGINT');
       await exitP;
+      return err;
     },
   };
 }

@@ -164,3 +164,27 @@ t.test('a dead shadow (nothing listens): counted as connect_failed, nothing held
   t.equal(sink.queuedBytes(), 0);
   await sink.close();
 });
+
+t.test('podspan collector --vxlan --replay-to: mirrored connections reach the shadow, the summary says what became of them', async (t) => {
+  const rec = await recorder(t, { answer: 'ok' });
+  const { listeningPorts, sendDatagrams, startCollector } = await import('./helpers.js');
+  const { buildVxlanHeader } = await import('../../packet/encap/vxlan.js');
+  const c = await startCollector(t, ['--vxlan', '127.0.0.1:0', '--replay-to', `127.0.0.1:${rec.port}`]);
+  t.match(c.stderr(), new RegExp(`writing client streams to 127\\.0\\.0\\.1:${rec.port}`));
+  const hdr = buildVxlanHeader(9);
+  const frames = [...connection(43000, ['PING 1\r\n', 'PING 2\r\n']), ...connection(43001, ['XXXX'], { skipSyn: true })];
+  await sendDatagrams('127.0.0.1', listeningPorts(c.stderr())[0]!, frames.map((f) => [hdr, f]));
+  await until(() => rec.closed >= 1);
+  const r = await c.stop();
+  t.equal(r.code, 0);
+  t.same(rec.conns.map((b) => b.toString()), ['PING 1\r\nPING 2\r\n'], 'the shadow got the client bytes of the one connection seen from its SYN');
+  t.match(r.stderr, /replay to 127\.0\.0\.1:\d+: 2 connections seen: replayed 1, partial 1, /);
+  t.match(r.stderr, /replay: received \d+, delivered \d+, dropped 0/);
+});
+
+t.test('podspan collector --replay-to with a bad address: exit 2', async (t) => {
+  const { podspan } = await import('../helpers/run.js');
+  const r = await podspan(['collector', '--vxlan', '127.0.0.1:0', '--replay-to', 'shadow']);
+  t.equal(r.code, 2);
+  t.match(r.stderr, /--replay-to wants HOST:PORT/);
+});
