@@ -9,15 +9,33 @@ const USAGE = `usage: podspan <command> [options]
   flows FILE [--json]             TCP/UDP conversations: packets and bytes each way, start, end, state
   streams FILE -o DIR [--json] [--memcap SIZE] [--max-connections N]
                                   reassembled TCP payload per connection and direction
-  agent [--iface IF]... [--pod-ip IP] [--filter BPF] [--snaplen N] -w FILE|- [-c N] [--duration S]
-                                  capture pod veths with libpcap into pcapng
-  collector [--vxlan ADDR]... [--gre] [--out DIR] [--rotate-size SIZE] [--rotate-time DUR]
-            [--keep-files N] [--keep-bytes SIZE] [--split-by pod|source|none] [--stdout]
-                                  receive mirrored traffic (VXLAN, GRE, ERSPAN I/II/III), store or stream it
+  agent [--iface IF]... [--pod-ip IP]... [--pod NS/NAME | --selector K=V,.. [--namespace NS]] [--kube-api URL]
+        [--filter BPF] [--snaplen N] [-w FILE|-] [--to URL]... [-c N] [--duration S] [--metrics ADDR]
+        [--token-file FILE] [--ca FILE] [--spool-size SIZE] [--spool-dir DIR]   (for ws:// and wss://)
+        URL: vxlan://H[:P]?vni=N  gre://H[?key=N]  erspan://H?session=N&version=2|3  ws://H:P  wss://H:P
+             (vxlan, gre, erspan also take mtu=N, oversize=segment|truncate, truncate=N)
+                                  capture pod veths with libpcap into pcapng and/or mirror them to a collector
+  collector [--vxlan ADDR]... [--gre] [--ws ADDR (--token-file FILE | --insecure-no-token)
+            [--tls-cert FILE --tls-key FILE]] [--out DIR] [--rotate-size SIZE] [--rotate-time DUR]
+            [--keep-files N] [--keep-bytes SIZE] [--split-by pod|source|none] [--stdout] [--tap IF]
+            [--metrics ADDR]
+                                  receive mirrored traffic (VXLAN, GRE, ERSPAN I/II/III, podspan's
+                                  WebSocket tunnel), store it, stream it, or re-inject it for an IDS
   lab up|down|status              the local lab node (network namespaces)
-  demo                            the whole path on the lab node, ending in a report
+  demo [--out DIR] [--requests N] [--clients N] [--prefix P] [--subnet CIDR] [--json]
+                                  the whole path on the lab node, ending in a report
 
-  replay, and agent --to / collector --ws --tap --replay-to: see ARCHITECTURE.md (not in this build yet)
+  replay FILE (--iface IF | --to H:P) [--mode packet|stream|http] [--speed X|max] [--json]
+         [--include-partial] [--concurrency N] [--timeout S] [--memcap SIZE] [--queue SIZE]
+         [--diff FILE] [--report FILE.html] [--rate RPS] [--sample PCT] [--sample-by HEADER]
+         [--host NAME] [--set-header 'K: V']... [--remove-header K]... [--ignore-header K]...
+         [--compare-header K]... [--ignore-path $.a.b]...
+         [--src-mac MAC] [--dst-mac MAC] [--map-ip OLD=NEW]... [-c N] [--loop N]
+                                  replay a capture: frames onto an interface (packet), each TCP
+                                  connection's client bytes to a shadow (stream), or HTTP requests
+                                  with the shadow's responses compared to production's (http)
+
+  collector --replay-to and agent --mode: see ARCHITECTURE.md (not in this build yet)
 
 Exit status: 0 success, 1 runtime or data error, 2 usage error.
 `;
@@ -72,9 +90,8 @@ async function main(argv: string[]): Promise<number> {
       return runLab(a.positionals[0]!);
     }
     case 'demo': {
-      parse(rest, {}, [0, 0], cmd);
-      const { runDemo } = await import('./demo.js');
-      return runDemo();
+      const { DEMO_OPTIONS, runDemo } = await import('./demo.js');
+      return runDemo(parse(rest, DEMO_OPTIONS, [0, 0], cmd).values);
     }
     case 'flows': {
       const a = parse(rest, { json: { type: 'boolean' } }, [1, 1], cmd);
@@ -98,8 +115,11 @@ async function main(argv: string[]): Promise<number> {
       const { COLLECTOR_OPTIONS, runCollector } = await import('./collector.js');
       return runCollector(parse(rest, COLLECTOR_OPTIONS, [0, 0], cmd).values);
     }
-    case 'replay':
-      throw usageError(`"podspan ${cmd}" is part of the CLI contract but not in this build yet`);
+    case 'replay': {
+      const { REPLAY_OPTIONS, runReplay } = await import('./replay.js');
+      const a = parse(rest, REPLAY_OPTIONS, [1, 1], cmd);
+      return runReplay(a.positionals[0]!, a.values);
+    }
     default:
       throw usageError(`unknown command "${cmd}" (see: podspan --help)`);
   }

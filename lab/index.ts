@@ -32,6 +32,9 @@ export { hostVethOfPod } from './veth.js';
 export { httpFromNetns } from './services.js';
 export type { HttpClientOptions, HttpClientResult } from './services.js';
 export { listNetns, netnsExists, netnsPath, netnsPids } from './netns.js';
+export { DEMO_INJECTED_DIFFERENCE, DEMO_SERVICE_PORT, demoServiceSpec, driveHttpLoad } from './load.js';
+export type { HttpLoadEndpoint, HttpLoadOptions, HttpLoadResult } from './load.js';
+export type { ServiceSpec } from './services.js';
 
 export const DEFAULT_PREFIX = 'psl-';
 export const DEFAULT_SUBNET = '10.77.0.0/24';
@@ -144,6 +147,9 @@ function resolve(opts: LabOptions): Resolved {
     for (const s of p.services ?? []) {
       if (!NAME_RE.test(s.name) || !/^[a-z0-9-]+\.js$/.test(s.script) || !Number.isInteger(s.port) || s.port < 1 || s.port > 65535) {
         throw new LabError(LAB_ERR.OPTIONS, `lab service ${p.name}/${s.name}: bad name, script or port`);
+      }
+      if ((s.args ?? []).some((a) => typeof a !== 'string' || a.length > 256 || a.includes('\0'))) {
+        throw new LabError(LAB_ERR.OPTIONS, `lab service ${p.name}/${s.name}: arguments must be strings of at most 256 characters`);
       }
     }
   }

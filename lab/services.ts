@@ -17,6 +17,8 @@ export interface ServiceSpec {
   /** Script in dist/lab, e.g. 'http-service.js'. */
   script: string;
   port: number;
+  /** Extra arguments after `--port P --name N` (e.g. ['--variant', 'v2']). */
+  args?: readonly string[];
 }
 
 export interface ServiceRecord {
@@ -76,7 +78,7 @@ export async function ensureService(stateDir: string, pod: string, netns: string
   const log = join(stateDir, 'logs', `${pod}--${spec.name}.log`);
   const fd = openSync(log, 'w');
   const script = scriptPath(spec.script);
-  const child = spawn('ip', ['netns', 'exec', netns, process.execPath, script, '--port', String(spec.port), '--name', spec.name], {
+  const child = spawn('ip', ['netns', 'exec', netns, process.execPath, script, '--port', String(spec.port), '--name', spec.name, ...(spec.args ?? [])], {
     detached: true,
     stdio: ['ignore', fd, fd],
   });
