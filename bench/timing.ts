@@ -16,3 +16,30 @@ export function bestOf(runs: number, cmd: string, args: readonly string[], befor
   }
   return best;
 }
+
+export interface TimedCommand {
+  cmd: string;
+  /** Arguments for run `i` (0-based), e.g. a fresh output directory per run. */
+  args: (i: number) => readonly string[];
+}
+
+/**
+ * Best (shortest) wall time in seconds of each command over `runs` rounds, the commands
+ * taking turns within each round, so that drift in the machine's load hits them alike.
+ * `before` runs ahead of each command's run, outside the timing.
+ */
+export function bestOfAlternating(runs: number, cmds: readonly TimedCommand[], before?: (cmd: number, i: number) => void): number[] {
+  const best = cmds.map(() => Infinity);
+  for (let i = 0; i < runs; i++) {
+    cmds.forEach((c, k) => {
+      before?.(k, i);
+      const args = c.args(i);
+      const t0 = process.hrtime.bigint();
+      const r = spawnSync(c.cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+      const t1 = process.hrtime.bigint();
+      if (r.status !== 0) throw new Error(`${c.cmd} ${args.join(' ')} failed: ${r.stderr.toString()}`);
+      best[k] = Math.min(best[k]!, Number(t1 - t0) / 1e9);
+    });
+  }
+  return best;
+}

@@ -25,22 +25,32 @@ export async function* inputChunks(path: string): AsyncGenerator<Buffer, void, b
     if (err.code === 'EACCES') throw new PodspanError(ERR.IO, `${path}: permission denied`);
     throw e;
   }
-  // Two read buffers, alternated: the consumer (forEachRecord) hands one back only once the
-  // reader no longer needs it, so reading a large file makes no garbage for the GC to chase.
+  // Read buffers reused: the consumer (forEachRecord) hands one back only once the reader no
+  // longer needs it, so reading a large file makes no garbage for the GC to chase. The next
+  // chunk is read while the consumer works on this one (three buffers in the steady state:
+  // one still referenced, one being decoded, one being read).
   const fh = await open(path, 'r');
+  let pending: Promise<{ bytesRead: number }> | undefined;
   try {
     const spare: Buffer[] = [];
     let older: Buffer | undefined;
+    let buf: Buffer = Buffer.allocUnsafeSlow(CHUNK);
+    pending = fh.read(buf, 0, CHUNK, null);
     for (;;) {
-      const buf = spare.pop() ?? Buffer.allocUnsafeSlow(CHUNK);
-      const { bytesRead } = await fh.read(buf, 0, CHUNK, null);
+      const { bytesRead } = await pending;
+      pending = undefined;
       if (bytesRead === 0) return;
+      const cur = buf;
+      buf = spare.pop() ?? Buffer.allocUnsafeSlow(CHUNK);
+      pending = fh.read(buf, 0, CHUNK, null);
       // The answer is about the chunk before this one.
-      const recycle = yield buf.subarray(0, bytesRead);
+      const recycle = yield cur.subarray(0, bytesRead);
       if (recycle === true && older !== undefined) spare.push(older);
-      older = buf;
+      older = cur;
     }
   } finally {
+    // Stopped early (the consumer threw): let the read in flight finish before closing.
+    if (pending !== undefined) await pending.catch(() => undefined);
     await fh.close();
   }
 }

@@ -1,16 +1,13 @@
-import { closeSync, existsSync, mkdirSync, openSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { Parser } from '../packet/decode/parser.js';
-import { DECODE_STATUS } from '../packet/decode/status.js';
-import { Defragmenter, DEFRAG_STATUS, type FragmentIn, TcpReassembler, TCP_DIR, type TcpConn, type TcpDir, type TcpSegmentIn, type TcpCloseReason, type TcpGapReason, type TcpReassemblerOptions } from '../packet/reassembly/index.js';
+import { TcpSegmentFeed } from '../packet/reassembly/from-parser.js';
+import { TcpReassembler, TCP_DIR, type TcpConn, type TcpDir, type TcpCloseReason, type TcpGapReason, type TcpReassemblerOptions } from '../packet/reassembly/index.js';
 import type { TcpHandler } from '../packet/reassembly/tcp-stream.js';
 import { formatIPv4, formatIPv6 } from '../packet/wire/ip-addr.js';
 import { forEachRecord } from './input.js';
 import { ByteOutput } from './byte-output.js';
+import { type OutFile, StreamFiles } from './streams-files.js';
 
-const IPPROTO_TCP = 6;
-/** Open stream files at once; more are closed least-recently-used first and reopened for append. */
-const MAX_OPEN_FILES = 256;
 
 export interface StreamsOptions {
   outDir: string;
@@ -19,6 +16,8 @@ export interface StreamsOptions {
   memCapBytes: number;
   /** Overrides the connection limit derived from memCapBytes. */
   maxConnections?: number;
+  /** Names remembered before they are checked on disk (NAME_SET_MAX); for tests. */
+  nameSetMax?: number;
 }
 
 /** What one tracked connection costs (reassembler state, file names, JSON edge), measured on 100k half-open connections. */
@@ -37,131 +36,107 @@ function ts(sec: number, nsec: number): string {
   return `${sec}.${String(nsec).padStart(9, '0')}`;
 }
 
-interface DirFile {
-  path: string;
-  fd: number;
-  created: boolean;
-  /** Bytes not yet written (a WRITE_BUFFER_BYTES buffer while the direction is active). */
-  pending: Buffer | null;
-  pendingLen: number;
-}
-
 /**
- * Per-direction write buffer: small segments are gathered and written in one call (a 4 KiB
- * response becomes one write(2) instead of three). Active directions (open file or
- * buffered bytes) are limited to MAX_OPEN_FILES, so buffers hold at most 16 MiB.
+ * Names taken in this run, remembered exactly up to this many (about 10 MB, a fixed overhead
+ * outside --memcap); past it the writes are drained (every file named so far then exists)
+ * and names are checked on disk from then on, as they are from the start when the output
+ * directory is not empty. No existsSync per connection otherwise (it cost as much as the
+ * reassembly on captures of many short connections).
  */
-const WRITE_BUFFER_BYTES = 64 * 1024;
+export const NAME_SET_MAX = 100_000;
 
 interface ConnFiles {
   /** Name without suffix, chosen at the first data (the 4-tuple, then -1, -2, … if taken). */
   base: string | undefined;
-  dirs: [DirFile, DirFile];
+  dirs: [OutFile | null, OutFile | null];
   /** Bytes cut by the snap length per direction: reported apart from gapBytes (Wireshark does not count them missing). */
   snapCut: [number, number];
 }
 
 /**
  * Writes each connection's reassembled payload to `<client>.<port>-<server>.<port>.c2s|.s2c`
- * (a later connection on the same 4-tuple gets -1, -2, … before the suffix). Only delivered
- * bytes are written: a gap is never filled, it is counted (gapBytes) and reported.
+ * (a later connection on the same 4-tuple gets -1, -2, … before the suffix; names of files
+ * already in the directory are never reused). Only delivered bytes are written: a gap is
+ * never filled, it is counted (gapBytes) and reported. The files are written by
+ * StreamFiles on a worker thread; the record loop waits on `pending()` for back-pressure.
  */
 class StreamWriter implements TcpHandler {
-  private readonly files = new Map<TcpConn, ConnFiles>();
-  /** Write buffers of retired directions, reused (no 64 KiB allocation per connection). */
-  private readonly spare: Buffer[] = [];
-  private readonly open = new Map<DirFile, true>();
-  readonly results: string[] = [];
+  private readonly conns = new Map<TcpConn, ConnFiles>();
+  readonly files: StreamFiles;
+  private readonly dir: string;
+  /** Names taken in this run (exact), while names are not checked on disk. */
+  private readonly names = new Set<string>();
+  /** Check names on disk too: the directory had files, or more than NAME_SET_MAX names were taken. */
+  private probe: boolean;
 
   constructor(
-    private readonly outDir: string,
+    outDir: string,
     private readonly onResult: ((line: string) => void) | undefined,
-  ) {}
-
-  onOpen(conn: TcpConn): void {
-    const mk = (): DirFile => ({ path: '', fd: -1, created: false, pending: null, pendingLen: 0 });
-    this.files.set(conn, { base: undefined, dirs: [mk(), mk()], snapCut: [0, 0] });
+    private readonly nameSetMax: number,
+  ) {
+    this.dir = outDir.endsWith('/') ? outDir : `${outDir}/`;
+    this.probe = readdirSync(outDir).length > 0;
+    this.files = new StreamFiles();
   }
 
-  /**
-   * Names a connection's files at its first data. A later connection on the same 4-tuple
-   * finds the earlier one's files and takes -1, -2, …; asking the directory instead of
-   * remembering every 4-tuple keeps memory flat however many connections pass.
-   */
+  onOpen(conn: TcpConn): void {
+    this.conns.set(conn, { base: undefined, dirs: [null, null], snapCut: [0, 0] });
+  }
+
+  private taken(base: string): boolean {
+    if (this.names.has(base)) return true;
+    return this.probe && (existsSync(`${this.dir}${base}.c2s`) || existsSync(`${this.dir}${base}.s2c`));
+  }
+
+  /** Names a connection's files at its first data. */
   private name(conn: TcpConn, cf: ConnFiles): void {
     const v = conn.ipVersion;
     const base0 = `${addr(conn.clientAddr, v)}.${conn.clientPort}-${addr(conn.serverAddr, v)}.${conn.serverPort}`;
     let base = base0;
-    for (let n = 1; existsSync(join(this.outDir, `${base}.c2s`)) || existsSync(join(this.outDir, `${base}.s2c`)); n++) base = `${base0}-${n}`;
+    for (let n = 1; this.taken(base); n++) base = `${base0}-${n}`;
+    this.names.add(base);
     cf.base = base;
-    cf.dirs[0].path = join(this.outDir, `${base}.c2s`);
-    cf.dirs[1].path = join(this.outDir, `${base}.s2c`);
+    cf.dirs[0] = this.files.file(`${this.dir}${base}.c2s`);
+    cf.dirs[1] = this.files.file(`${this.dir}${base}.s2c`);
   }
 
-  /** Marks `f` most recently used among the active directions, retiring the least recent one when over the limit. */
-  private touch(f: DirFile): void {
-    if (this.open.delete(f)) {
-      this.open.set(f, true);
-      return;
-    }
-    if (this.open.size >= MAX_OPEN_FILES) this.retire(this.open.keys().next().value as DirFile);
-    this.open.set(f, true);
+  /**
+   * Back-pressure for the record loop: a promise while the files are behind, or while the
+   * name set is full (then everything is written, the set emptied, and names are checked on
+   * disk from then on).
+   */
+  pending(): Promise<void> | undefined {
+    if (this.names.size >= this.nameSetMax) return this.drainNames();
+    return this.files.busy() ? this.files.idle() : undefined;
   }
 
-  /** Writes what `f` holds, closes its file and frees its buffer. */
-  private retire(f: DirFile): void {
-    this.flush(f);
-    if (f.fd >= 0) closeSync(f.fd);
-    f.fd = -1;
-    if (f.pending !== null && this.spare.length < MAX_OPEN_FILES) this.spare.push(f.pending);
-    f.pending = null;
-    this.open.delete(f);
-  }
-
-  private write(f: DirFile, data: Buffer): void {
-    if (f.fd < 0) {
-      f.fd = openSync(f.path, f.created ? 'a' : 'w');
-      f.created = true;
-    }
-    let done = 0;
-    while (done < data.length) done += writeSync(f.fd, data, done, data.length - done);
-  }
-
-  private flush(f: DirFile): void {
-    if (f.pending !== null && f.pendingLen > 0) this.write(f, f.pending.subarray(0, f.pendingLen));
-    f.pendingLen = 0;
+  private async drainNames(): Promise<void> {
+    await this.files.flush();
+    this.names.clear();
+    this.probe = true;
   }
 
   onData(conn: TcpConn, dir: TcpDir, data: Buffer): void {
-    const cf = this.files.get(conn)!;
+    const cf = this.conns.get(conn)!;
     if (cf.base === undefined) this.name(conn, cf);
-    const f = cf.dirs[dir];
-    this.touch(f);
-    if (f.pendingLen + data.length > WRITE_BUFFER_BYTES) this.flush(f);
-    if (data.length >= WRITE_BUFFER_BYTES) {
-      this.write(f, data);
-      return;
-    }
-    if (f.pending === null) f.pending = this.spare.pop() ?? Buffer.allocUnsafeSlow(WRITE_BUFFER_BYTES);
-    data.copy(f.pending, f.pendingLen);
-    f.pendingLen += data.length;
+    this.files.append(cf.dirs[dir]!, data);
   }
 
   onGap(conn: TcpConn, dir: TcpDir, _off: number, len: number, reason: TcpGapReason): void {
     // The file is never padded; the reassembler counts the hole in gapBytes.
-    if (reason === 'snaplen') this.files.get(conn)!.snapCut[dir] += len;
+    if (reason === 'snaplen') this.conns.get(conn)!.snapCut[dir] += len;
   }
 
   onClose(conn: TcpConn, _reason: TcpCloseReason): void {
-    const cf = this.files.get(conn)!;
-    this.files.delete(conn);
-    for (const f of cf.dirs) this.retire(f);
+    const cf = this.conns.get(conn)!;
+    this.conns.delete(conn);
+    for (const f of cf.dirs) if (f !== null) this.files.retire(f);
     if (!this.onResult) return;
     const v = conn.ipVersion;
     const dirJson = (d: TcpDir): string => {
       const s = d === TCP_DIR.C2S ? conn.c2s : conn.s2c;
       const f = cf.dirs[d];
-      return `{"bytes":${s.bytes},"gapBytes":${s.gapBytes - cf.snapCut[d]},"snaplenBytes":${cf.snapCut[d]},"overlapBytes":${s.overlapBytes},"overlapConflictBytes":${s.overlapConflictBytes},"file":${f.created ? JSON.stringify(f.path) : 'null'}}`;
+      return `{"bytes":${s.bytes},"gapBytes":${s.gapBytes - cf.snapCut[d]},"snaplenBytes":${cf.snapCut[d]},"overlapBytes":${s.overlapBytes},"overlapConflictBytes":${s.overlapConflictBytes},"file":${f !== null && f.bytes > 0 ? JSON.stringify(f.path) : 'null'}}`;
     };
     this.onResult(
       `{"client":"${endpoint(conn.clientAddr, v, conn.clientPort)}","server":"${endpoint(conn.serverAddr, v, conn.serverPort)}",` +
@@ -169,15 +144,6 @@ class StreamWriter implements TcpHandler {
         `"c2s":${dirJson(TCP_DIR.C2S)},"s2c":${dirJson(TCP_DIR.S2C)}}`,
     );
   }
-}
-
-function fillSeg(seg: TcpSegmentIn, tsSec: number, tsNsec: number, addrBuf: Buffer, srcOff: number, dstOff: number, addrLen: 4 | 16): void {
-  seg.tsSec = tsSec;
-  seg.tsNsec = tsNsec;
-  seg.addrBuf = addrBuf;
-  seg.srcOff = srcOff;
-  seg.dstOff = dstOff;
-  seg.addrLen = addrLen;
 }
 
 /** tcpdump-style closing lines: what was delivered, and every byte that was not, by reason. */
@@ -208,6 +174,7 @@ export async function runStreams(file: string, opts: StreamsOptions): Promise<nu
           void out.line(l);
         }
       : undefined,
+    opts.nameSetMax ?? NAME_SET_MAX,
   );
   const reassembly: Partial<TcpReassemblerOptions> = {
     memCapBytes: opts.memCapBytes,
@@ -215,78 +182,29 @@ export async function runStreams(file: string, opts: StreamsOptions): Promise<nu
   };
   const ra = new TcpReassembler(writer, reassembly);
   const parser = new Parser();
-  const seg: TcpSegmentIn = {
-    tsSec: 0, tsNsec: 0, addrBuf: Buffer.alloc(0), srcOff: 0, dstOff: 0, addrLen: 4,
-    sport: 0, dport: 0, seq: 0, ack: 0, flags: 0, window: 0, wscale: -1, payload: Buffer.alloc(0), payloadLen: 0,
-  };
   let tcpPackets = 0;
   // IPv4 fragments of TCP are put back together before reassembly (capture time drives the
-  // defragmenter's timeouts). TODO(#4): IPv6 fragments (the parser does not yet expose the
-  // Fragment header's offset).
-  const defrag = new Defragmenter();
-  const frag: FragmentIn = {
-    tsSec: 0, tsNsec: 0, version: 4, id: 0, addrBuf: Buffer.alloc(0), srcOff: 0, dstOff: 0,
-    protocol: 0, fragOff: 0, moreFragments: false, payload: Buffer.alloc(0), payloadLen: 0,
-  };
-  await forEachRecord(file, (rec) => {
-    parser.decode(rec.data, rec.iface.linkType, rec.wireLen);
-    if (parser.ipVersion === 4 && parser.isFragment && parser.ipProto === IPPROTO_TCP) {
-      const d = parser.data;
-      const ip = parser.ipOffset;
-      const ihl = (d.readUInt8(ip) & 0x0f) * 4;
-      const ff = d.readUInt16BE(ip + 6);
-      const start = Math.min(ip + ihl, d.length);
-      frag.tsSec = rec.tsSec;
-      frag.tsNsec = rec.tsNsec;
-      frag.id = d.readUInt16BE(ip + 4);
-      frag.addrBuf = d;
-      frag.srcOff = parser.ipSrcOffset;
-      frag.dstOff = parser.ipDstOffset;
-      frag.protocol = IPPROTO_TCP;
-      frag.fragOff = (ff & 0x1fff) * 8;
-      frag.moreFragments = (ff & 0x2000) !== 0;
-      frag.payloadLen = parser.ipPayloadLen;
-      frag.payload = d.subarray(start, Math.min(start + parser.ipPayloadLen, d.length));
-      if (defrag.add(frag) !== DEFRAG_STATUS.COMPLETE) return undefined;
-      const seg0 = defrag.payload;
-      if (seg0.length < 20 || (seg0.readUInt8(12) >>> 4) * 4 < 20 || (seg0.readUInt8(12) >>> 4) * 4 > seg0.length) return undefined;
-      const hl = (seg0.readUInt8(12) >>> 4) * 4;
+  // defragmenter's timeouts).
+  const feed = new TcpSegmentFeed();
+  try {
+    await forEachRecord(file, (rec) => {
+      parser.decode(rec.data, rec.iface.linkType, rec.wireLen);
+      const seg = feed.next(parser, rec.tsSec, rec.tsNsec);
+      if (seg === undefined) return undefined;
       tcpPackets++;
-      fillSeg(seg, rec.tsSec, rec.tsNsec, parser.data, parser.ipSrcOffset, parser.ipDstOffset, 4);
-      seg.sport = seg0.readUInt16BE(0);
-      seg.dport = seg0.readUInt16BE(2);
-      seg.seq = seg0.readUInt32BE(4);
-      seg.ack = seg0.readUInt32BE(8);
-      seg.flags = seg0.readUInt8(13);
-      seg.window = seg0.readUInt16BE(14);
-      seg.wscale = -1;
-      seg.payload = seg0.subarray(hl);
-      seg.payloadLen = seg0.length - hl;
       ra.add(seg);
-      return out.pending;
-    }
-    if (parser.ipVersion === 0 || parser.l4Proto !== IPPROTO_TCP || parser.isFragment || parser.status === DECODE_STATUS.MALFORMED) return undefined;
-    tcpPackets++;
-    fillSeg(seg, rec.tsSec, rec.tsNsec, parser.data, parser.ipSrcOffset, parser.ipDstOffset, parser.ipVersion === 4 ? 4 : 16);
-    seg.sport = parser.sport;
-    seg.dport = parser.dport;
-    seg.seq = parser.seq;
-    seg.ack = parser.ack;
-    seg.flags = parser.tcpFlags & 0xff;
-    seg.window = parser.tcpWindow;
-    seg.wscale = parser.tcpWscale;
-    const start = Math.min(parser.payloadOffset, parser.data.length);
-    const end = Math.min(parser.payloadOffset + parser.payloadLen, parser.data.length);
-    seg.payload = parser.data.subarray(start, Math.max(start, end));
-    seg.payloadLen = parser.payloadLen;
-    ra.add(seg);
-    // Connections closed by this segment (evictions) may have filled the output: wait for it.
-    return out.pending;
-  });
-  ra.flushAll();
+      // Connections closed by this segment (evictions) may have filled the output, data the
+      // files: wait for them.
+      return out.pending ?? writer.pending();
+    });
+    ra.flushAll();
+  } finally {
+    // Also after a read error: what was reassembled up to it is written.
+    await writer.files.close();
+  }
   await out.flush();
   process.stderr.write(summary(ra, tcpPackets));
-  const dc = defrag.counters;
+  const dc = feed.defrag.counters;
   if (dc.receivedFragments > 0) process.stderr.write(`podspan: ${dc.receivedFragments} IPv4 fragments, ${dc.datagrams} datagrams reassembled\n`);
   return 0;
 }

@@ -65,6 +65,9 @@ const DROP_BIT: Record<TcpDropReason, number> = {
   unacked_beyond_hole: 512,
 };
 
+/** Freed overlap-check copies kept for reuse, in bytes (outside memUsedBytes: a fixed overhead). */
+const SPARE_RECENT_BYTES = 256 * 1024;
+
 /** walk() modes. */
 const WALK_DRY = 0;
 const WALK_COMMIT = 1;
@@ -118,6 +121,9 @@ export class StreamAssembler {
   private readonly overlapCheck: number;
   /** Drop reasons already counted for the current segment (segments count once per reason). */
   private dropMask = 0;
+  /** Freed copies of recent deliveries, reused (at most SPARE_RECENT_BYTES together). */
+  private readonly spareRecent: Buffer[] = [];
+  private readonly spareRecentMax: number;
 
   constructor(handler: TcpHandler, counters: TcpCounters, limits: StreamLimits) {
     this.handler = handler;
@@ -127,6 +133,7 @@ export class StreamAssembler {
     this.depth = limits.depth;
     this.keepLast = limits.keepLast;
     this.overlapCheck = limits.overlapCheck;
+    this.spareRecentMax = limits.overlapCheck > 0 ? Math.floor(SPARE_RECENT_BYTES / limits.overlapCheck) : 0;
   }
 
   /** A new segment starts: its drops count as one segment per reason. */
@@ -293,6 +300,7 @@ export class StreamAssembler {
     h.gapRing = null;
     if (h.recent !== null) {
       const n = h.recent.length;
+      if (this.spareRecent.length < this.spareRecentMax) this.spareRecent.push(h.recent);
       h.recent = null;
       this.counters.overlapCheckMemBytes -= n;
       this.counters.memUsedBytes -= n;
@@ -675,8 +683,9 @@ export class StreamAssembler {
         c.overlapCheckDenied++;
         return;
       }
-      // Unpooled, so that the bytes counted are the bytes held.
-      r = h.recent = Buffer.allocUnsafeSlow(size);
+      // Unpooled, so that the bytes counted are the bytes held (plus a small pool of freed
+      // copies, SPARE_RECENT_BYTES, reused: one allocation per direction made the GC work).
+      r = h.recent = this.spareRecent.pop() ?? Buffer.allocUnsafeSlow(size);
       h.recentFrom = off;
       c.overlapCheckMemBytes += size;
       c.memUsedBytes += size;

@@ -1,0 +1,72 @@
+import t from 'tap';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { podspan } from '../helpers/run.js';
+import { PcapWriter } from '../../packet/capfile/pcap-writer.js';
+import { synthTraffic } from '../../packet/synth/traffic.js';
+
+// The naming rule of ARCHITECTURE.md: a later connection on the same 4-tuple gets -1, -2, …
+// before the suffix, also once the reassembler has forgotten the earlier one, and files
+// already in the output directory are never overwritten.
+
+const BASE = '10.244.1.11.32768-10.244.0.5.8080';
+
+interface Dir {
+  bytes: number;
+  file: string | null;
+}
+
+/** Three connections on one 4-tuple (synthTraffic's connection 0; a new ISN per seed): at 0 s, 10 s (port reuse) and 300 s (after the reassembler forgot the first two). */
+function reusePcap(path: string): Buffer[] {
+  const w = new PcapWriter({ linkType: 1, snapLen: 262144, nanosecond: true });
+  const parts: Buffer[] = [w.header()];
+  const requests: Buffer[] = [];
+  for (const [seed, startSec] of [[1, 1_700_000_000], [2, 1_700_000_010], [3, 1_700_000_300]] as const) {
+    const req: Buffer[] = [];
+    for (const f of synthTraffic({ connections: 1, requestsPerConnection: 2, responseBytes: 3000, seed, startSec })) {
+      parts.push(...w.record({ tsSec: f.tsSec, tsNsec: f.tsNsec, capLen: f.data.length, wireLen: f.data.length, data: f.data }));
+      // Client payload: Ethernet 14 + IPv4 20 + TCP 20, client port 32768 first.
+      if (f.data.length > 54 && f.data.readUInt16BE(34) === 32768) req.push(f.data.subarray(54));
+    }
+    requests.push(Buffer.concat(req));
+  }
+  writeFileSync(path, Buffer.concat(parts));
+  return requests;
+}
+
+t.test('a reused 4-tuple gets -1, -2; a second run into the same directory overwrites nothing', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'podspan-naming-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const cap = join(dir, 'reuse.pcap');
+  const requests = reusePcap(cap);
+  const out = join(dir, 'out');
+  const runOnce = async (): Promise<Array<{ c2s: Dir; s2c: Dir }>> => {
+    const r = await podspan(['streams', '--json', '-o', out, cap]);
+    t.equal(r.code, 0, r.stderr);
+    return r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { c2s: Dir; s2c: Dir });
+  };
+  const first = await runOnce();
+  t.same(first.map((c) => c.c2s.file), ['', '-1', '-2'].map((s) => join(out, `${BASE}${s}.c2s`)), 'one name per connection, in order');
+  first.forEach((c, i) => t.ok(readFileSync(c.c2s.file!).equals(requests[i]!), `connection ${i}: its own requests`));
+  t.equal(readdirSync(out).length, 6, 'c2s and s2c of each');
+
+  const second = await runOnce();
+  t.same(second.map((c) => c.c2s.file), ['-3', '-4', '-5'].map((s) => join(out, `${BASE}${s}.c2s`)), 'names already in the directory are skipped');
+  second.forEach((c, i) => t.ok(readFileSync(c.c2s.file!).equals(requests[i]!), `second run, connection ${i}`));
+  first.forEach((c, i) => t.ok(readFileSync(c.c2s.file!).equals(requests[i]!), `first run's file ${i} untouched`));
+  t.equal(readdirSync(out).length, 12);
+});
+
+t.test('past the name set limit, names are checked on disk after the writes drain: the same names', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'podspan-naming-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const cap = join(dir, 'reuse.pcap');
+  const requests = reusePcap(cap);
+  const out = join(dir, 'out');
+  const { runStreams } = await import('../../cli/streams.js');
+  const code = await runStreams(cap, { outDir: out, json: false, memCapBytes: 64 * 1024 * 1024, nameSetMax: 1 });
+  t.equal(code, 0);
+  ['', '-1', '-2'].forEach((s, i) => t.ok(readFileSync(join(out, `${BASE}${s}.c2s`)).equals(requests[i]!), `${BASE}${s}.c2s: connection ${i}`));
+  t.equal(readdirSync(out).length, 6);
+});
