@@ -7,6 +7,8 @@ export interface ReadOptions {
   json: boolean;
   /** Print at most this many packets (tcpdump -c). */
   count?: number;
+  /** Where the lines go; default standard output. */
+  out?: NodeJS.WritableStream;
 }
 
 /**
@@ -16,7 +18,7 @@ export interface ReadOptions {
 export async function runRead(file: string, opts: ReadOptions): Promise<number> {
   const parser = new Parser();
   const limit = opts.count ?? Infinity;
-  const out = new ByteOutput();
+  const out = new ByteOutput(opts.out);
   let printed = 0;
   try {
     await forEachRecord(file, (rec) => {
