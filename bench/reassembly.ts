@@ -19,6 +19,7 @@
  * runs as the lab's traffic client when started with `--role traffic` (inside the client pod).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { prng } from '../packet/synth/prng.js';
 import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { Agent, request } from 'node:http';
@@ -37,17 +38,6 @@ const IPERF_PORT = 5201;
 
 // ---- traffic client (runs inside the client pod) --------------------------------------
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface TrafficStats {
   connections: number;
@@ -63,7 +53,7 @@ interface TrafficStats {
  */
 async function trafficRole(url: string, conns: number, concurrency: number, seed: number): Promise<void> {
   const u = new URL(url);
-  const rand = rng(seed);
+  const rand = prng(seed);
   const stats: TrafficStats = { connections: 0, requests: 0, responseBytes: 0, errors: 0 };
   const one = (agent: Agent): Promise<void> => {
     const r = rand();

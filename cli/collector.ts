@@ -267,6 +267,28 @@ function describeInputs(c: Collector): string {
   return parts.join(', ');
 }
 
+export interface StageCounts {
+  received: number;
+  delivered: number;
+  dropped: number;
+  reasons: Record<string, number>;
+}
+
+/** "vxlan: received 6, delivered 3, dropped 3 (short=1, ...)" lines → stage → counts. */
+export function parseCollectorSummary(stderr: string): Record<string, StageCounts> {
+  const out: Record<string, StageCounts> = {};
+  const re = /^(\w+): received (\d+), delivered (\d+), dropped (\d+)(?: \(([^)]*)\))?$/gm;
+  for (let m = re.exec(stderr); m !== null; m = re.exec(stderr)) {
+    const reasons: Record<string, number> = {};
+    for (const kv of (m[5] ?? '').split(', ').filter((x) => x !== '')) {
+      const [k, v] = kv.split('=');
+      reasons[k!] = Number(v);
+    }
+    out[m[1]!] = { received: Number(m[2]), delivered: Number(m[3]), dropped: Number(m[4]), reasons };
+  }
+  return out;
+}
+
 /** The summary for people, on stderr. */
 export function formatSummary(s: CollectorSummary, elapsedMs: number): string {
   const lines = [`podspan collector: stopped after ${(elapsedMs / 1000).toFixed(1)} s`];

@@ -38,6 +38,9 @@ import { endpointOf } from '../collector/diff/sink.js';
 import { ERR, PodspanError } from '../packet/errors.js';
 import { EXIT, usageError } from './errors.js';
 import { forEachRecord } from './input.js';
+import { parseCollectorSummary, type StageCounts } from './collector.js';
+
+export { parseCollectorSummary, type StageCounts } from './collector.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -274,28 +277,6 @@ export function parseAgentSummary(stderr: string): AgentCounts | undefined {
   const x = /^(\d+) packets? exported to \S+, (\d+) not exported \([^)]*\), export_truncated (\d+)$/m.exec(stderr);
   if (captured === undefined || receivedByFilter === undefined || droppedByKernel === undefined || droppedByPodspan === undefined || x === null) return undefined;
   return { captured, receivedByFilter, droppedByKernel, droppedByPodspan, exported: Number(x[1]), notExported: Number(x[2]), exportTruncated: Number(x[3]) };
-}
-
-export interface StageCounts {
-  received: number;
-  delivered: number;
-  dropped: number;
-  reasons: Record<string, number>;
-}
-
-/** "vxlan: received 6, delivered 3, dropped 3 (short=1, ...)" lines → stage → counts. */
-export function parseCollectorSummary(stderr: string): Record<string, StageCounts> {
-  const out: Record<string, StageCounts> = {};
-  const re = /^(\w+): received (\d+), delivered (\d+), dropped (\d+)(?: \(([^)]*)\))?$/gm;
-  for (let m = re.exec(stderr); m !== null; m = re.exec(stderr)) {
-    const reasons: Record<string, number> = {};
-    for (const kv of (m[5] ?? '').split(', ').filter((x) => x !== '')) {
-      const [k, v] = kv.split('=');
-      reasons[k!] = Number(v);
-    }
-    out[m[1]!] = { received: Number(m[2]), delivered: Number(m[3]), dropped: Number(m[4]), reasons };
-  }
-  return out;
 }
 
 // ---------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@
  * Every frame is a fresh Buffer the consumer owns (this is a fixture generator, not a hot path).
  */
 import { Buffer } from 'node:buffer';
+import { prng } from './prng.js';
 import { emitEthernet, ETHERNET_HEADER_LEN } from '../wire/ethernet.js';
 import { emitIpv4, IPV4_MIN_HEADER_LEN } from '../wire/ipv4.js';
 import { emitTcp, TCP_MIN_HEADER_LEN } from '../wire/tcp.js';
@@ -45,17 +46,6 @@ const TCP_ACK = 0x10;
 const TCP_PSH = 0x08;
 const TCP_FIN = 0x01;
 
-/** A small deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Endpoint {
   mac: string;

@@ -84,27 +84,8 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-export interface StageLine {
-  received: number;
-  delivered: number;
-  dropped: number;
-  reasons: Record<string, number>;
-}
-
-/** The per-stage lines of the summary: "vxlan: received 6, delivered 3, dropped 3 (short=1, ...)". */
-export function parseSummary(stderr: string): Record<string, StageLine> {
-  const out: Record<string, StageLine> = {};
-  const re = /^(\w+): received (\d+), delivered (\d+), dropped (\d+)(?: \(([^)]*)\))?$/gm;
-  for (let m = re.exec(stderr); m !== null; m = re.exec(stderr)) {
-    const reasons: Record<string, number> = {};
-    for (const kv of (m[5] ?? '').split(', ').filter((x) => x !== '')) {
-      const [k, v] = kv.split('=');
-      reasons[k!] = Number(v);
-    }
-    out[m[1]!] = { received: Number(m[2]), delivered: Number(m[3]), dropped: Number(m[4]), reasons };
-  }
-  return out;
-}
+/** The per-stage lines of the summary (cli/collector.ts formats and parses them). */
+export { parseCollectorSummary as parseSummary, type StageCounts as StageLine } from '../../cli/collector.js';
 
 // ---------------------------------------------------------------------------------------
 // Stored files

@@ -46,17 +46,6 @@ export function chunked(buf: Buffer, sizeAt: (i: number) => number): Buffer[] {
   return out;
 }
 
-/** A small deterministic PRNG (mulberry32), so a failing chunking can be replayed from its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Feeds `chunks` to a fresh reader, calling next() after every push (as a streaming user
@@ -213,3 +202,5 @@ export function writePcap(opts: PcapWriterOptions, records: readonly RecordCopy[
   return Buffer.concat([w.header(), ...records.flatMap((r) => w.record(r))]);
 }
 
+/** Deterministic, so a failing chunking can be replayed from its seed. */
+export { prng } from '../../../packet/synth/prng.js';
