@@ -28,6 +28,13 @@ import { SPLIT_BY, STORE_DEFAULT_ROTATE_BYTES, type SplitBy } from '../collector
 import { isCaptureError } from '../native/errors.js';
 import { VXLAN_PORT } from '../packet/wire/vxlan.js';
 import { parseMetricsAddress, startMetricsServer, type MetricsServer } from './metrics-server.js';
+import { accessSync, constants } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { DEFAULT_IGNORED_HEADERS } from '../collector/diff/compare.js';
+import { JsonIgnore } from '../collector/diff/json-path.js';
+import { DiffSink } from '../collector/diff/sink.js';
+import { renderReport } from '../collector/report/html.js';
 import { EXIT, usageError } from './errors.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -52,6 +59,10 @@ export const COLLECTOR_OPTIONS: Options = {
   ws: { type: 'string' },
   tap: { type: 'string' },
   'replay-to': { type: 'string' },
+  diff: { type: 'string' },
+  report: { type: 'string' },
+  'ignore-header': { type: 'string', multiple: true },
+  'ignore-path': { type: 'string', multiple: true },
   metrics: { type: 'string' },
 };
 
@@ -63,6 +74,8 @@ export interface CollectorConfig {
   durationMs: number | undefined;
   /** --metrics: where GET /metrics is served. */
   metrics: { host: string; port: number } | undefined;
+  /** --replay-to with --diff/--report: compare the shadow's HTTP responses with production's. */
+  httpDiff: { diff: string | undefined; report: string | undefined; ignoreHeaders: string[]; ignorePaths: string[] } | undefined;
 }
 
 const SIZE_UNITS: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
@@ -255,7 +268,16 @@ export function collectorConfig(values: CollectorFlagValues, stdoutIsTty: boolea
   if (tap !== undefined) options.tap = { iface: tap };
   if (replayTo !== undefined) options.replayTo = replayTo;
   const metricsText = str(values['metrics']);
-  return { options, durationMs, metrics: metricsText === undefined ? undefined : parseMetricsAddress(metricsText, 'collector') };
+  const diff = str(values['diff']);
+  const report = str(values['report']);
+  const ignoreHeaders = strs(values['ignore-header']);
+  const ignorePaths = strs(values['ignore-path']);
+  if ((diff !== undefined || report !== undefined || ignoreHeaders.length + ignorePaths.length > 0) && replayTo === undefined) {
+    throw usageError('collector: --diff, --report, --ignore-header and --ignore-path compare the shadow of --replay-to HOST:PORT with production: give --replay-to too');
+  }
+  for (const p of ignorePaths) if (!p.startsWith('$')) throw usageError(`collector: --ignore-path wants a JSON path such as $.meta.requestId, got "${p}"`);
+  const httpDiff = diff !== undefined || report !== undefined ? { diff, report, ignoreHeaders, ignorePaths } : undefined;
+  return { options, durationMs, httpDiff, metrics: metricsText === undefined ? undefined : parseMetricsAddress(metricsText, 'collector') };
 }
 
 /** "vxlan 127.0.0.1:4789, gre/erspan (raw socket)", with the ports actually bound. */
@@ -307,6 +329,10 @@ export function formatSummary(s: CollectorSummary, elapsedMs: number): string {
   if (s.tap !== undefined && (s.tap.retriesNoBufs > 0 || s.tap.retriesAgain > 0 || s.tap.lastError !== undefined)) {
     lines.push(`tap ${s.tap.iface}: send retries ENOBUFS=${s.tap.retriesNoBufs} EAGAIN=${s.tap.retriesAgain}${s.tap.lastError !== undefined ? `; last error: ${s.tap.lastError}` : ''}`);
   }
+  if (s.replay !== undefined && s.replay.http !== undefined) {
+    const h = s.replay.http;
+    lines.push(`replay HTTP diff: ${h.compared} responses compared, ${h.matches} matching, ${h.mismatches} mismatching, ${h.notCompared} not compared${h.abandoned > 0 ? `, ${h.abandoned} connections abandoned` : ''}`);
+  }
   if (s.replay !== undefined) {
     const c = s.replay.connections;
     lines.push(
@@ -320,6 +346,32 @@ export function formatSummary(s: CollectorSummary, elapsedMs: number): string {
 
 export async function runCollector(values: CollectorFlagValues): Promise<number> {
   const cfg = collectorConfig(values);
+  // --replay-to with --diff/--report: the shadow's HTTP answers compared with production's.
+  let diffSink: DiffSink | undefined;
+  if (cfg.httpDiff !== undefined && cfg.options.replayTo !== undefined) {
+    const hd = cfg.httpDiff;
+    const ignore = new Set(DEFAULT_IGNORED_HEADERS);
+    for (const h of hd.ignoreHeaders) ignore.add(h.toLowerCase());
+    let ignorePaths: JsonIgnore;
+    try {
+      ignorePaths = JsonIgnore.parse(hd.ignorePaths);
+    } catch (e) {
+      throw usageError(`collector: --ignore-path: ${(e as Error).message}`);
+    }
+    if (hd.report !== undefined) {
+      try {
+        accessSync(dirname(resolve(hd.report)), constants.W_OK);
+      } catch {
+        throw usageError(`collector: --report ${hd.report}: directory ${dirname(resolve(hd.report))} does not exist or is not writable`);
+      }
+    }
+    try {
+      diffSink = new DiffSink(hd.diff);
+    } catch (e) {
+      throw usageError(`collector: --diff ${hd.diff ?? ''}: ${(e as Error).message}`);
+    }
+    cfg.options.replayTo.http = { sink: diffSink, compare: { ignoreHeaders: ignore, ignorePaths } };
+  }
   const started = Date.now();
   let collector: Collector;
   try {
@@ -382,6 +434,23 @@ export async function runCollector(values: CollectorFlagValues): Promise<number>
   });
   const summary = await collector.stop();
   await metrics?.close();
+  if (diffSink !== undefined) {
+    await diffSink.close();
+    const report = cfg.httpDiff?.report;
+    const h = collector.replay?.http;
+    if (report !== undefined && h !== undefined && cfg.options.replayTo !== undefined) {
+      const r = summary.replay!;
+      const counts: [string, string, number][] = [
+        ['connections', 'mirrored connections seen', Object.values(r.connections).reduce((a, n) => a + n, 0)],
+        ['replayed-connections', 'connections replayed', r.connections.replayed],
+        ['compared', 'responses compared', h.compared],
+        ['matches', 'matching', h.matches],
+        ['mismatches', 'mismatching', h.mismatches],
+        ['not-compared', 'requests without a production or shadow response', h.notCompared],
+      ];
+      await writeFile(report, renderReport(diffSink.data, { capture: `live mirror (${describeInputs(collector)})`, target: r.target, generated: new Date().toISOString(), counts }));
+    }
+  }
   process.stderr.write(formatSummary(summary, Date.now() - started));
   return summary.invariantViolations.length > 0 ? EXIT.RUNTIME : EXIT.OK;
 }

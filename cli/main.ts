@@ -18,6 +18,7 @@ const USAGE = `usage: podspan <command> [options]
   collector [--vxlan ADDR]... [--gre] [--ws ADDR (--token-file FILE | --insecure-no-token)
             [--tls-cert FILE --tls-key FILE]] [--out DIR] [--rotate-size SIZE] [--rotate-time DUR]
             [--keep-files N] [--keep-bytes SIZE] [--split-by pod|source|none] [--stdout] [--tap IF]
+            [--replay-to H:P [--diff FILE] [--report FILE.html] [--ignore-header K]... [--ignore-path $.a]...]
             [--metrics ADDR]
                                   receive mirrored traffic (VXLAN, GRE, ERSPAN I/II/III, podspan's
                                   WebSocket tunnel), store it, stream it, or re-inject it for an IDS
@@ -35,7 +36,7 @@ const USAGE = `usage: podspan <command> [options]
                                   connection's client bytes to a shadow (stream), or HTTP requests
                                   with the shadow's responses compared to production's (http)
 
-  collector --replay-to and agent --mode: see ARCHITECTURE.md (not in this build yet)
+  agent --mode streams: see ARCHITECTURE.md (not in this build yet; the collector reassembles mirrored frames itself)
 
 Exit status: 0 success, 1 runtime or data error, 2 usage error.
 `;

@@ -24,6 +24,7 @@ import type { FrameSink } from './sink/sink.js';
 import { STDOUT_DROP_REASONS, StdoutSink } from './sink/stdout.js';
 import { TAP_DROP_REASONS, TapSink, type TapDropReason } from './sink/tap.js';
 import { LiveReplaySink, type LiveReplayCounters, type LiveReplayOptions } from './replay/live.js';
+import type { LiveHttpCounters } from './replay/live-http.js';
 
 export interface ListenAddress {
   host: string;
@@ -62,7 +63,7 @@ export interface CollectorSummary {
   /** The --tap sink's interface, send retries (ENOBUFS/EAGAIN) and last send error. */
   tap: { iface: string; retriesNoBufs: number; retriesAgain: number; lastError: string | undefined } | undefined;
   /** The --replay-to sink's target and what became of the connections it saw. */
-  replay: ({ target: string } & LiveReplayCounters) | undefined;
+  replay: ({ target: string; http: LiveHttpCounters | undefined } & LiveReplayCounters) | undefined;
   /** Stages whose counters do not add up; always empty unless there is a bug. */
   invariantViolations: string[];
 }
@@ -208,7 +209,7 @@ export class Collector {
       repaired: this.store?.repaired ?? [],
       stdoutEnded: this.stdout?.endError === undefined ? undefined : (this.stdout.endError as NodeJS.ErrnoException).code ?? this.stdout.endError.message,
       tap: this.tap === undefined ? undefined : { iface: this.tap.iface, retriesNoBufs: this.tap.retriesNoBufs, retriesAgain: this.tap.retriesAgain, lastError: this.tap.lastError?.message },
-      replay: this.replay === undefined ? undefined : { target: this.replay.target, ...this.replay.counters },
+      replay: this.replay === undefined ? undefined : { target: this.replay.target, http: this.replay.comparing ? { ...this.replay.http } : undefined, ...this.replay.counters },
       invariantViolations: this.metrics.invariantViolations(),
     };
   }

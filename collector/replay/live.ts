@@ -31,6 +31,14 @@ import type { IngestFrame } from '../ingest/frame.js';
 import type { Source } from '../ingest/source.js';
 import type { CollectorMetrics, Stage } from '../metrics.js';
 import type { FrameSink } from '../sink/sink.js';
+import { LiveHttpConnection, type LiveHttpCounters, type LiveHttpOptions } from './live-http.js';
+import { formatIPv4, formatIPv6 } from '../../packet/wire/ip-addr.js';
+
+/** "10.0.0.1:40000-10.0.0.2:80" for a connection. */
+function connLabel(c: TcpConn): string {
+  const ep = (a: Buffer, p: number): string => (a.length === 4 ? `${formatIPv4(a, 0)}:${p}` : `[${formatIPv6(a, 0)}]:${p}`);
+  return `${ep(c.clientAddr, c.clientPort)}-${ep(c.serverAddr, c.serverPort)}`;
+}
 
 /** LINKTYPE_ETHERNET: every ingest hands Ethernet frames. */
 const LINKTYPE_ETHERNET = 1;
@@ -53,6 +61,8 @@ export const LIVE_REPLAY_DEFAULTS = {
 export interface LiveReplayOptions {
   host: string;
   port: number;
+  /** Compare the shadow's HTTP responses with production's (collector/replay/live-http.ts). */
+  http?: LiveHttpOptions;
   perConnectionQueueBytes?: number;
   queueBytes?: number;
   maxShadowConnections?: number;
@@ -73,6 +83,8 @@ export interface LiveReplayCounters {
 /** One captured connection being replayed. */
 class Shadow {
   readonly socket: Socket;
+  /** HTTP pairing, when the sink compares responses. */
+  readonly http: LiveHttpConnection | undefined;
   /** Bytes written to the socket whose write callback has not run (held in user space). */
   pending: number;
   /** The TCP handshake with the shadow completed. */
@@ -80,8 +92,9 @@ class Shadow {
   ended: boolean;
   outcome: LiveReplayOutcome | undefined;
 
-  constructor(socket: Socket) {
+  constructor(socket: Socket, http: LiveHttpConnection | undefined) {
     this.socket = socket;
+    this.http = http;
     this.pending = 0;
     this.connected = false;
     this.ended = false;
@@ -95,7 +108,9 @@ export class LiveReplaySink implements FrameSink {
   /** "host:port" of the shadow. */
   readonly target: string;
   onEnded: (() => void) | undefined;
-  private readonly opts: Required<LiveReplayOptions>;
+  private readonly opts: Required<Omit<LiveReplayOptions, 'http'>> & Pick<LiveReplayOptions, 'http'>;
+  /** HTTP comparison counters (all zero without opts.http). */
+  readonly http: LiveHttpCounters;
   private readonly parser: Parser;
   /** Frames → segments, IPv4 fragments of TCP put back together first. */
   private readonly feed: TcpSegmentFeed;
@@ -119,7 +134,9 @@ export class LiveReplaySink implements FrameSink {
       maxShadowConnections: opts.maxShadowConnections ?? LIVE_REPLAY_DEFAULTS.maxShadowConnections,
       connectTimeoutMs: opts.connectTimeoutMs ?? LIVE_REPLAY_DEFAULTS.connectTimeoutMs,
       reassemblyMemCapBytes: opts.reassemblyMemCapBytes ?? LIVE_REPLAY_DEFAULTS.reassemblyMemCapBytes,
+      ...(opts.http !== undefined ? { http: opts.http } : {}),
     };
+    this.http = { compared: 0, matches: 0, mismatches: 0, notCompared: 0, abandoned: 0 };
     this.stage = metrics.stage('replay', LIVE_REPLAY_DROP_REASONS);
     this.target = opts.host.includes(':') ? `[${opts.host}]:${opts.port}` : `${opts.host}:${opts.port}`;
     const connections = {} as Record<LiveReplayOutcome, number>;
@@ -137,7 +154,7 @@ export class LiveReplaySink implements FrameSink {
     this.reassembler = new TcpReassembler(
       {
         onOpen: (conn) => this.onOpen(conn),
-        onData: (conn, dir, data) => this.onData(conn, dir, data),
+        onData: (conn, dir, data, _off, tsSec, tsNsec) => this.onData(conn, dir, data, tsSec, tsNsec),
         onGap: (conn, dir, _off, len) => this.onGap(conn, dir, len),
         onClose: (conn, reason) => this.onClose(conn, reason),
       },
@@ -169,6 +186,11 @@ export class LiveReplaySink implements FrameSink {
     }
   }
 
+  /** Whether shadow responses are compared with production's (opts.http). */
+  get comparing(): boolean {
+    return this.opts.http !== undefined;
+  }
+
   /** Bytes held for shadows now (written to sockets, not yet taken by the kernel). */
   queuedBytes(): number {
     return this.pending;
@@ -184,7 +206,8 @@ export class LiveReplaySink implements FrameSink {
       return;
     }
     const socket = connect({ host: this.opts.host, port: this.opts.port, noDelay: true });
-    const shadow = new Shadow(socket);
+    const http = this.opts.http === undefined ? undefined : new LiveHttpConnection(`${connLabel(conn)}#${conn.id}`, this.opts.http, this.http);
+    const shadow = new Shadow(socket, http);
     this.shadows.set(conn, shadow);
     this.live.add(shadow);
     this.open++;
@@ -197,11 +220,13 @@ export class LiveReplaySink implements FrameSink {
     });
     socket.on('data', (d: Buffer) => {
       this.counters.bytesReceived += d.length;
+      shadow.http?.fromShadow(d);
     });
     socket.on('error', () => {
       this.giveUp(shadow, shadow.connected ? 'shadow_error' : 'connect_failed');
     });
     socket.on('close', () => {
+      shadow.http?.end(shadow.outcome === undefined || shadow.outcome === 'replayed' ? undefined : `shadow connection ${shadow.outcome.replace(/_/g, ' ')}`);
       this.live.delete(shadow);
       this.open--;
       if (shadow.outcome === undefined) shadow.outcome = 'replayed';
@@ -209,10 +234,14 @@ export class LiveReplaySink implements FrameSink {
     });
   }
 
-  private onData(conn: TcpConn, dir: TcpDir, data: Buffer): void {
-    if (dir !== TCP_DIR.C2S) return; // production's answers are not needed here
+  private onData(conn: TcpConn, dir: TcpDir, data: Buffer, tsSec: number, tsNsec: number): void {
     const shadow = this.shadows.get(conn);
     if (shadow === undefined) return; // not replayed (partial, too_many)
+    if (dir !== TCP_DIR.C2S) {
+      shadow.http?.server(data, tsSec, tsNsec); // production's answers: compared, not sent
+      return;
+    }
+    shadow.http?.client(data, tsSec, tsNsec);
     if (shadow.outcome !== undefined || shadow.ended) {
       this.counters.bytesNotSent += data.length;
       return;

@@ -188,3 +188,67 @@ t.test('podspan collector --replay-to with a bad address: exit 2', async (t) => 
   t.equal(r.code, 2);
   t.match(r.stderr, /--replay-to wants HOST:PORT/);
 });
+
+/** Frames of one HTTP/1.1 keep-alive connection: each request answered by `responses[i]`. */
+function httpConnection(cport: number, requests: string[], responses: string[]): Buffer[] {
+  const c = client(cport);
+  const frames: Buffer[] = [];
+  let cseq = 2000;
+  let sseq = 9000;
+  frames.push(buildTcpFrame(c, server, { seq: cseq - 1, ack: 0, flags: SYN }, Buffer.alloc(0)));
+  frames.push(buildTcpFrame(server, c, { seq: sseq - 1, ack: cseq, flags: SYN | ACK }, Buffer.alloc(0)));
+  frames.push(buildTcpFrame(c, server, { seq: cseq, ack: sseq, flags: ACK }, Buffer.alloc(0)));
+  requests.forEach((req, i) => {
+    const q = Buffer.from(req);
+    frames.push(buildTcpFrame(c, server, { seq: cseq, ack: sseq, flags: ACK | PSH }, q));
+    cseq += q.length;
+    const r = Buffer.from(responses[i]!);
+    frames.push(buildTcpFrame(server, c, { seq: sseq, ack: cseq, flags: ACK | PSH }, r));
+    sseq += r.length;
+    frames.push(buildTcpFrame(c, server, { seq: cseq, ack: sseq, flags: ACK }, Buffer.alloc(0)));
+  });
+  frames.push(buildTcpFrame(c, server, { seq: cseq, ack: sseq, flags: FIN | ACK }, Buffer.alloc(0)));
+  frames.push(buildTcpFrame(server, c, { seq: sseq, ack: cseq + 1, flags: FIN | ACK }, Buffer.alloc(0)));
+  frames.push(buildTcpFrame(c, server, { seq: cseq + 1, ack: sseq + 1, flags: ACK }, Buffer.alloc(0)));
+  return frames;
+}
+
+t.test('collector --replay-to --diff --report: live HTTP responses of the shadow compared with production, one difference found', async (t) => {
+  const { createServer: httpServer } = await import('node:http');
+  const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { listeningPorts, sendDatagrams, startCollector } = await import('./helpers.js');
+  const { buildVxlanHeader } = await import('../../packet/encap/vxlan.js');
+  const dir = mkdtempSync(join(tmpdir(), 'psl-live-diff-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  // The shadow: /price answers 11 where production answered 10; everything else the same.
+  const shadow = httpServer((req, res) => {
+    const body = req.url === '/price' ? '{"price":11}' : '{"ok":true}';
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(body.length) });
+    res.end(body);
+  });
+  await new Promise<void>((r) => shadow.listen(0, '127.0.0.1', r));
+  t.teardown(() => new Promise<void>((r) => shadow.close(() => r())));
+  const port = (shadow.address() as AddressInfo).port;
+  const prod = (body: string): string => `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\ndate: Tue, 01 Jan 2030 00:00:00 GMT\r\n\r\n${body}`;
+  const get = (path: string): string => `GET ${path} HTTP/1.1\r\nhost: shop\r\nauthorization: Bearer s3cret-token\r\n\r\n`;
+  const frames = [
+    ...httpConnection(44000, [get('/health'), get('/price'), get('/health')], [prod('{"ok":true}'), prod('{"price":10}'), prod('{"ok":true}')]),
+    ...httpConnection(44001, [get('/health')], [prod('{"ok":true}')]),
+  ];
+  const diff = join(dir, 'diff.jsonl');
+  const report = join(dir, 'report.html');
+  const c = await startCollector(t, ['--vxlan', '127.0.0.1:0', '--replay-to', `127.0.0.1:${port}`, '--diff', diff, '--report', report]);
+  await sendDatagrams('127.0.0.1', listeningPorts(c.stderr())[0]!, frames.map((f) => [buildVxlanHeader(3), f]));
+  await new Promise((r) => setTimeout(r, 1500));
+  const r = await c.stop();
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stderr, /replay HTTP diff: 4 responses compared, 3 matching, 1 mismatching, 0 not compared/);
+  const lines = readFileSync(diff, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { path: string; match: boolean; differences: Array<{ kind: string; where: string }> });
+  t.equal(lines.length, 4);
+  t.same(lines.filter((l) => !l.match).map((l) => [l.path, l.differences.map((d) => `${d.kind} ${d.where}`)]), [['/price', ['body $.price']]]);
+  const html = readFileSync(report, 'utf8');
+  t.match(html, /\$\.price/);
+  t.notMatch(readFileSync(diff, 'utf8') + html, /s3cret-token/, 'credentials never written');
+});
