@@ -15,7 +15,12 @@
  * included) and neither the kernel nor podspan dropped any. The highest lossless rate is
  * bounded by what the generator reaches on this machine while both capture.
  *
+ * With --baseline OTHER/dist/cli/main.js (another build of podspan, e.g. HEAD built in /tmp),
+ * that agent captures too, on the same veth at the same time, and gets its own columns and
+ * ratios: before/after numbers from one run.
+ *
  * usage: node dist/bench/capture.js [--seconds 3] [--rates 25000,50000,...] [--tcp-seconds 5]
+ *                                   [--baseline OTHER/dist/cli/main.js]
  * Needs root. Not part of the test suite.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -33,8 +38,10 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '3' },
     rates: { type: 'string', default: '25000,50000,100000,200000,300000,400000,0' },
     'tcp-seconds': { type: 'string', default: '5' },
+    baseline: { type: 'string' },
   },
 });
+const BASELINE = values.baseline;
 const SECONDS = Number(values.seconds);
 const RATES = values.rates.split(',').map(Number);
 const TCP_SECONDS = Number(values['tcp-seconds']);
@@ -62,8 +69,11 @@ interface Run {
   sentPps: number;
   tcpdump: ToolResult;
   podspan: ToolResult;
+  baseline: ToolResult | undefined;
   extra: string;
 }
+
+type Tool = 'tcpdump' | 'podspan' | 'baseline';
 
 function parseTool(text: string, cpuSec: number): ToolResult {
   return {
@@ -86,25 +96,28 @@ async function measure(
   filter: string,
   warmup: (() => number) | undefined,
   load: () => Promise<{ sent: number; seconds: number; extra: string }>,
-): Promise<{ sent: number; measuredSent: number; seconds: number; extra: string; tcpdump: ToolResult; podspan: ToolResult }> {
+): Promise<{ sent: number; measuredSent: number; seconds: number; extra: string; tcpdump: ToolResult; podspan: ToolResult; baseline: ToolResult | undefined }> {
+  const agentArgs = ['agent', '--iface', veth, '--netns', NODE_NS, '--filter', filter, '-w', '/dev/null'];
   const tcpdump = await startCapturer('ip', ['netns', 'exec', NODE_NS, 'tcpdump', '-i', veth, '-n', '-B', '8192', '-s', '262144', '--time-stamp-precision=nano', '-w', '/dev/null', filter]);
-  const podspan = await startCapturer(process.execPath, [CLI, 'agent', '--iface', veth, '--netns', NODE_NS, '--filter', filter, '-w', '/dev/null']);
+  const podspan = await startCapturer(process.execPath, [CLI, ...agentArgs]);
+  const baseline = BASELINE === undefined ? undefined : await startCapturer(process.execPath, [BASELINE, ...agentArgs]);
+  const procs = baseline === undefined ? [tcpdump, podspan] : [tcpdump, podspan, baseline];
   const warmSent = warmup === undefined ? 0 : warmup();
   if (warmup !== undefined) await sleep(1200);
-  const pids = [tcpdump.proc.pid!, podspan.proc.pid!];
+  const pids = procs.map((p) => p.proc.pid!);
   const cpu0 = pids.map(cpuSeconds);
   const r = await load();
   await sleep(1500); // tcpdump's block timeout is 1 s: let every block retire
   const cpu1 = pids.map(cpuSeconds);
-  tcpdump.proc.kill('SIGINT');
-  podspan.proc.kill('SIGINT');
-  await Promise.all([tcpdump.exited, podspan.exited]);
+  for (const p of procs) p.proc.kill('SIGINT');
+  await Promise.all(procs.map((p) => p.exited));
   return {
     ...r,
     sent: r.sent + warmSent,
     measuredSent: r.sent,
     tcpdump: parseTool(tcpdump.stderr(), cpu1[0]! - cpu0[0]!),
     podspan: parseTool(podspan.stderr(), cpu1[1]! - cpu0[1]!),
+    baseline: baseline === undefined ? undefined : parseTool(baseline.stderr(), cpu1[2]! - cpu0[2]!),
   };
 }
 
@@ -154,8 +167,9 @@ async function main(): Promise<void> {
         const j = JSON.parse(out) as { end: { sum: { packets: number; seconds: number } } };
         return { sent: j.end.sum.packets, seconds: j.end.sum.seconds, extra: '' };
       });
-      runs.push({ label: pps === 0 ? 'max' : String(pps), offeredPps: pps, sent: r.sent, measuredSent: r.measuredSent, sentPps: r.measuredSent / r.seconds, tcpdump: r.tcpdump, podspan: r.podspan, extra: r.extra });
-      process.stderr.write(`udp ${pps === 0 ? 'max' : pps} pps: sent ${r.sent}, tcpdump ${r.tcpdump.captured} (-${r.tcpdump.dropped}), podspan ${r.podspan.captured} (-${r.podspan.dropped})\n`);
+      runs.push({ label: pps === 0 ? 'max' : String(pps), offeredPps: pps, sent: r.sent, measuredSent: r.measuredSent, sentPps: r.measuredSent / r.seconds, tcpdump: r.tcpdump, podspan: r.podspan, baseline: r.baseline, extra: r.extra });
+      const b = r.baseline === undefined ? '' : `, baseline ${r.baseline.captured} (-${r.baseline.dropped})`;
+      process.stderr.write(`udp ${pps === 0 ? 'max' : pps} pps: sent ${r.sent}, tcpdump ${r.tcpdump.captured} (-${r.tcpdump.dropped}), podspan ${r.podspan.captured} (-${r.podspan.dropped})${b}\n`);
     }
 
     const tcp = await measure(veth, 'tcp port 5201', undefined, async () => {
@@ -167,31 +181,40 @@ async function main(): Promise<void> {
     const lines: string[] = [];
     lines.push(`bench/capture: podspan agent -w vs tcpdump -w on one veth, same run (${generator === 'c' ? 'C sendmmsg generator' : 'iperf3 -u'}, 60-byte UDP frames, ${SECONDS} s per rate, output /dev/null, 8 MiB kernel ring each)`);
     lines.push('');
-    lines.push('offered pps | sent pps |  tcpdump: captured  dropped  ns CPU/pkt | podspan: captured  dropped  ns CPU/pkt | CPU ratio podspan/tcpdump');
+    const cell = (t: ToolResult, r: Run): string =>
+      `${String(t.captured).padStart(17)} ${String(t.dropped + t.podspanDropped).padStart(8)} ${fmt(nsPerPacket(t, r.measuredSent)).padStart(10)}${lossless(t, r.sent) ? ' ok' : ' LOSS'}`;
+    lines.push(
+      'offered pps | sent pps |  tcpdump: captured  dropped  ns CPU/pkt | podspan: captured  dropped  ns CPU/pkt | CPU ratio podspan/tcpdump' +
+        (BASELINE === undefined ? '' : ' | baseline: captured  dropped  ns CPU/pkt | CPU ratio baseline/tcpdump'),
+    );
     for (const r of runs) {
       const ratio = r.podspan.cpuSec / r.tcpdump.cpuSec;
-      lines.push(
-        `${r.label.padStart(11)} | ${fmt(r.sentPps).padStart(8)} | ${String(r.tcpdump.captured).padStart(17)} ${String(r.tcpdump.dropped).padStart(8)} ${fmt(nsPerPacket(r.tcpdump, r.measuredSent)).padStart(10)}${lossless(r.tcpdump, r.sent) ? ' ok' : ' LOSS'} | ` +
-          `${String(r.podspan.captured).padStart(17)} ${String(r.podspan.dropped + r.podspan.podspanDropped).padStart(8)} ${fmt(nsPerPacket(r.podspan, r.measuredSent)).padStart(10)}${lossless(r.podspan, r.sent) ? ' ok' : ' LOSS'} | ${fmt(ratio, 2)}`,
-      );
+      const base = r.baseline === undefined ? '' : ` | ${cell(r.baseline, r)} | ${fmt(r.baseline.cpuSec / r.tcpdump.cpuSec, 2)}`;
+      lines.push(`${r.label.padStart(11)} | ${fmt(r.sentPps).padStart(8)} | ${cell(r.tcpdump, r)} | ${cell(r.podspan, r)} | ${fmt(ratio, 2).padStart(25)}${base}`);
     }
-    const best = (k: 'tcpdump' | 'podspan'): number => Math.max(0, ...runs.filter((r) => lossless(r[k], r.sent)).map((r) => r.sentPps));
+    const tools: Tool[] = BASELINE === undefined ? ['podspan'] : ['podspan', 'baseline'];
+    const result = (r: Run, k: Tool): ToolResult | undefined => r[k];
+    const best = (k: Tool): number => Math.max(0, ...runs.filter((r) => { const x = result(r, k); return x !== undefined && lossless(x, r.sent); }).map((r) => r.sentPps));
     const bt = best('tcpdump');
-    const bp = best('podspan');
     lines.push('');
-    lines.push(`highest lossless rate: tcpdump ${fmt(bt)} pps, podspan ${fmt(bp)} pps, ratio podspan/tcpdump ${fmt(bp / bt, 2)}`);
-    const common = runs.filter((r) => lossless(r.tcpdump, r.sent) && lossless(r.podspan, r.sent));
-    if (common.length > 0) {
-      const top = common.reduce((a, b) => (b.sentPps > a.sentPps ? b : a));
-      lines.push(`CPU per packet at the highest rate both capture losslessly (${fmt(top.sentPps)} pps): tcpdump ${fmt(nsPerPacket(top.tcpdump, top.measuredSent))} ns, podspan ${fmt(nsPerPacket(top.podspan, top.measuredSent))} ns, ratio ${fmt(top.podspan.cpuSec / top.tcpdump.cpuSec, 2)}`);
+    for (const k of tools) {
+      const bp = best(k);
+      lines.push(`highest lossless rate: tcpdump ${fmt(bt)} pps, ${k} ${fmt(bp)} pps, ratio ${k}/tcpdump ${fmt(bp / bt, 2)}`);
+      const common = runs.filter((r) => { const x = result(r, k); return x !== undefined && lossless(r.tcpdump, r.sent) && lossless(x, r.sent); });
+      if (common.length > 0) {
+        const top = common.reduce((a, b) => (b.sentPps > a.sentPps ? b : a));
+        const x = result(top, k)!;
+        lines.push(`CPU per packet at the highest rate both capture losslessly (${fmt(top.sentPps)} pps): tcpdump ${fmt(nsPerPacket(top.tcpdump, top.measuredSent))} ns, ${k} ${fmt(nsPerPacket(x, top.measuredSent))} ns, ratio ${fmt(x.cpuSec / top.tcpdump.cpuSec, 2)}`);
+      }
     }
     lines.push('');
     lines.push(`bulk TCP (iperf3, ${TCP_SECONDS} s, ${tcp.extra}; frames are GSO super-frames with default offloads):`);
-    for (const k of ['tcpdump', 'podspan'] as const) {
-      const t = tcp[k];
+    for (const k of ['tcpdump', ...tools] as const) {
+      const t = k === 'tcpdump' ? tcp.tcpdump : k === 'podspan' ? tcp.podspan : tcp.baseline;
+      if (t === undefined) continue;
       lines.push(`  ${k.padEnd(8)} captured ${t.captured}, dropped ${t.dropped + t.podspanDropped}, CPU ${fmt(t.cpuSec, 2)} s, ${fmt(nsPerPacket(t, t.captured))} ns/captured pkt`);
+      if (k !== 'tcpdump') lines.push(`  ratio ${k}/tcpdump: CPU ${fmt(t.cpuSec / tcp.tcpdump.cpuSec, 2)}, captured ${fmt(t.captured / tcp.tcpdump.captured, 3)}`);
     }
-    lines.push(`  ratio podspan/tcpdump: CPU ${fmt(tcp.podspan.cpuSec / tcp.tcpdump.cpuSec, 2)}, captured ${fmt(tcp.podspan.captured / tcp.tcpdump.captured, 3)}`);
     process.stdout.write(lines.join('\n') + '\n');
   } finally {
     for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');

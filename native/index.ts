@@ -27,10 +27,10 @@ interface NativeStats {
   batches: number;
 }
 
-type NativeCallback = (kind: number, slot: number, count: number, err?: Error) => boolean | undefined;
+type NativeCallback = (kind: number, slot: number, count: number, err: Error | undefined, bytes?: number, truncated?: number) => boolean | undefined;
 
 interface NativeLiveCapture {
-  start(dataA: Buffer, metaA: Float64Array, dataB: Buffer, metaB: Float64Array, cb: NativeCallback): void;
+  start(dataA: Buffer, metaA: Float64Array, dataB: Buffer, metaB: Float64Array, cb: NativeCallback, epbInterfaceId?: number): void;
   release(slot: number): void;
   stats(): NativeStats;
   close(): Promise<void>;
@@ -40,6 +40,7 @@ interface NativeLiveCapture {
   readonly nanoTimestamps: boolean;
   readonly snapLen: number;
   readonly warning: string;
+  readonly layout: string;
 }
 
 interface NativeRawIpSocket {
@@ -228,6 +229,20 @@ export const DEFAULT_BATCH_ROWS = 32768;
 
 export type CaptureDirection = 'inout' | 'in' | 'out';
 
+/**
+ * How frames are laid out in a batch's data:
+ * - `plain`: back to back.
+ * - `epb`: each frame inside a complete pcapng Enhanced Packet Block (draft-ietf-opsawg-pcapng
+ *   §4.3; little-endian; timestamp in 1 ns units, so the interface must be declared with
+ *   if_tsresol = 9; interface id from `epbInterfaceId`; zero padding to 4 bytes). The first
+ *   `batch.bytes` bytes of `batch.data` are then pcapng blocks ready to append to a file.
+ * Meta rows point at the frame bytes either way.
+ */
+export type CaptureLayout = 'plain' | 'epb';
+
+/** Most bytes an EPB adds around a frame in layout `epb`: 28-byte header, up to 3 bytes of padding, 4-byte trailer. */
+export const CAPTURE_EPB_MAX_OVERHEAD = 35;
+
 export interface CaptureOptions {
   /** Interface name (`any` works too; its link type is LINUX_SLL2 or LINUX_SLL). */
   iface: string;
@@ -251,6 +266,17 @@ export interface CaptureOptions {
   batchBytes?: number;
   /** Rows per batch slot (two slots); default 32768. */
   batchRows?: number;
+  /** Default 'plain'. */
+  layout?: CaptureLayout;
+  /**
+   * Hand a batch over no earlier than this many ms after its first frame reached the slot
+   * (unless the slot is full): fewer, larger batches, so the per-batch costs (thread
+   * wakeups, the JS call, a write) are paid less often, for that much more latency.
+   * Default 0: as soon as the kernel ring is drained.
+   */
+  coalesceMs?: number;
+  /** pcapng interface id written into each block in layout `epb`; default 0; can be changed with setEpbInterfaceId() until start(). */
+  epbInterfaceId?: number;
 }
 
 /**
@@ -264,6 +290,13 @@ export interface CaptureOptions {
  */
 export interface CaptureBatch {
   readonly count: number;
+  /**
+   * Bytes of `data` the batch uses, from offset 0: in layout `epb`, `count` pcapng EPBs back
+   * to back (the first n end at `epbPrefixBytes(batch, n)`).
+   */
+  readonly bytes: number;
+  /** Frames of the batch cut by the snap length (capLen < wireLen), counted by the capture thread. */
+  readonly truncated: number;
   readonly data: Buffer;
   readonly meta: Float64Array;
   /** Which of the two slots this is (0 or 1). */
@@ -293,6 +326,8 @@ export type CaptureErrorHandler = (err: CaptureError) => void;
 
 interface MutableBatch {
   count: number;
+  bytes: number;
+  truncated: number;
   data: Buffer;
   meta: Float64Array;
   slot: number;
@@ -301,12 +336,32 @@ interface MutableBatch {
 const KIND_BATCH = 1;
 const KIND_ERROR = 2;
 
+function checkEpbInterfaceId(id: number): number {
+  if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) {
+    throw new CaptureError(NATIVE_ERR.NATIVE_ARG, `epbInterfaceId must be an integer in 0..2^32-1, got ${String(id)}`);
+  }
+  return id;
+}
+
 function positiveInt(name: string, v: number | undefined, def: number): number {
   if (v === undefined) return def;
   if (!Number.isInteger(v) || v <= 0) {
     throw new CaptureError(NATIVE_ERR.NATIVE_ARG, `${name} must be a positive integer, got ${String(v)}`);
   }
   return v;
+}
+
+/**
+ * Layout `epb`: bytes of the first `n` blocks of `batch` (they start at offset 0 and are
+ * contiguous), read from row n-1: its frame offset + capLen + padding + trailer. Does not
+ * allocate.
+ */
+export function epbPrefixBytes(batch: CaptureBatch, n: number): number {
+  if (n <= 0) return 0;
+  if (n >= batch.count) return batch.bytes;
+  const r = (n - 1) * CAPTURE_META_COLS;
+  const capLen = batch.meta[r + CAPTURE_META.CAP_LEN]!;
+  return batch.meta[r + CAPTURE_META.OFFSET]! + capLen + ((4 - (capLen & 3)) & 3) + 4;
 }
 
 function isPromiseLike(v: unknown): v is PromiseLike<unknown> {
@@ -338,15 +393,18 @@ export class LiveCapture {
   readonly snapLen: number;
   /** pcap_activate's warning, if any (e.g. promiscuous mode not supported). */
   readonly warning: string | undefined;
+  /** How frames are laid out in the batch data. */
+  readonly layout: CaptureLayout;
 
   private readonly native: NativeLiveCapture;
+  private epbInterfaceId: number;
   private readonly batches: [MutableBatch, MutableBatch];
   private batchHandler: BatchHandler | undefined;
   private errorHandler: CaptureErrorHandler | undefined;
   private started: boolean;
   private closing: Promise<void> | undefined;
 
-  private constructor(native: NativeLiveCapture, iface: string, batchBytes: number, batchRows: number) {
+  private constructor(native: NativeLiveCapture, iface: string, batchBytes: number, batchRows: number, epbInterfaceId: number) {
     this.native = native;
     this.iface = iface;
     this.linkType = native.linkType;
@@ -354,9 +412,14 @@ export class LiveCapture {
     this.nanoTimestamps = native.nanoTimestamps;
     this.snapLen = native.snapLen;
     this.warning = native.warning === '' ? undefined : native.warning;
+    this.layout = native.layout === 'epb' ? 'epb' : 'plain';
+    this.epbInterfaceId = epbInterfaceId;
+    const minBytes = native.snapLen + (this.layout === 'epb' ? CAPTURE_EPB_MAX_OVERHEAD : 0);
     const slot = (i: number): MutableBatch => ({
       count: 0,
-      data: Buffer.allocUnsafeSlow(Math.max(batchBytes, native.snapLen)),
+      bytes: 0,
+      truncated: 0,
+      data: Buffer.allocUnsafeSlow(Math.max(batchBytes, minBytes)),
       meta: new Float64Array(batchRows * CAPTURE_META_COLS),
       slot: i,
     });
@@ -381,6 +444,15 @@ export class LiveCapture {
     if (!Number.isInteger(timeoutMs) || timeoutMs < 0) {
       throw new CaptureError(NATIVE_ERR.NATIVE_ARG, `timeoutMs must be a non-negative integer, got ${String(timeoutMs)}`);
     }
+    const coalesceMs = opts.coalesceMs ?? 0;
+    if (!Number.isInteger(coalesceMs) || coalesceMs < 0) {
+      throw new CaptureError(NATIVE_ERR.NATIVE_ARG, `coalesceMs must be a non-negative integer, got ${String(coalesceMs)}`);
+    }
+    const layout = opts.layout ?? 'plain';
+    if (layout !== 'plain' && layout !== 'epb') {
+      throw new CaptureError(NATIVE_ERR.NATIVE_ARG, `layout must be plain or epb, got ${String(layout)}`);
+    }
+    const epbInterfaceId = checkEpbInterfaceId(opts.epbInterfaceId ?? 0);
     const direction = opts.direction ?? 'inout';
     if (direction !== 'inout' && direction !== 'in' && direction !== 'out') {
       throw new CaptureError(NATIVE_ERR.NATIVE_ARG, `direction must be inout, in or out, got ${String(direction)}`);
@@ -394,6 +466,8 @@ export class LiveCapture {
       direction,
       timeoutMs,
       immediate: opts.immediate ?? false,
+      layout,
+      coalesceMs: opts.coalesceMs ?? 0,
     };
     if (opts.netns !== undefined) nativeOpts['netns'] = opts.netns;
     let handle: NativeLiveCapture;
@@ -402,7 +476,20 @@ export class LiveCapture {
     } catch (e) {
       throw fromNative(e);
     }
-    return new LiveCapture(handle, opts.iface, batchBytes, batchRows);
+    return new LiveCapture(handle, opts.iface, batchBytes, batchRows, epbInterfaceId);
+  }
+
+  /**
+   * Layout `epb`: the pcapng interface id written into the blocks (the writer knows it once
+   * it has written the IDB). Only before start(): NATIVE_STATE after; NATIVE_ARG unless an
+   * integer in 0..2^32-1.
+   */
+  setEpbInterfaceId(id: number): this {
+    if (this.started || this.closing !== undefined) {
+      throw new CaptureError(NATIVE_ERR.NATIVE_STATE, 'LiveCapture.setEpbInterfaceId(): only before start()');
+    }
+    this.epbInterfaceId = checkEpbInterfaceId(id);
+    return this;
   }
 
   /**
@@ -437,13 +524,13 @@ export class LiveCapture {
     this.started = true;
     const [a, b] = this.batches;
     try {
-      this.native.start(a.data, a.meta, b.data, b.meta, (kind, slot, count, err) => this.dispatch(kind, slot, count, err));
+      this.native.start(a.data, a.meta, b.data, b.meta, (kind, slot, count, err, bytes, truncated) => this.dispatch(kind, slot, count, err, bytes ?? 0, truncated ?? 0), this.epbInterfaceId);
     } catch (e) {
       throw fromNative(e);
     }
   }
 
-  private dispatch(kind: number, slot: number, count: number, err: Error | undefined): boolean {
+  private dispatch(kind: number, slot: number, count: number, err: Error | undefined, bytes: number, truncated: number): boolean {
     if (kind === KIND_ERROR) {
       const e = fromNative(err);
       const ce = e instanceof CaptureError ? e : new CaptureError(NATIVE_ERR.CAPTURE_READ, String(e));
@@ -454,6 +541,8 @@ export class LiveCapture {
     if (kind !== KIND_BATCH) return false;
     const batch = slot === 0 ? this.batches[0] : this.batches[1];
     batch.count = count;
+    batch.bytes = bytes;
+    batch.truncated = truncated;
     const handler = this.batchHandler;
     if (handler === undefined) return true;
     let result: void | Promise<unknown>;

@@ -18,8 +18,13 @@
  *
  * The same bytes as `PcapngWriter.packet()` without options (little-endian; the interface
  * must have been added with if_tsresol = 9, nanoseconds), without its per-packet Buffers:
- * the hot path crosses into JS once per batch; small frames are copied behind their
- * header into one reused buffer, large ones are written from the batch as they are.
+ * small frames are copied behind their header into one reused buffer, large ones are
+ * written from the batch as they are.
+ *
+ * The agent's `-w` path no longer calls this: its captures use LiveCapture's layout 'epb',
+ * where the capture thread writes these same bytes around each frame, and a batch goes out
+ * with one write (test/native/live-capture-epb-netns.test.ts checks the two byte for byte).
+ * This encoder stays the JavaScript reference, for batches in the plain layout.
  */
 import { Buffer } from 'node:buffer';
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <memory>
 
@@ -23,6 +24,22 @@ constexpr int kIdlePollMs = 1000;
 // Back-off after a poll error indication that pcap_dispatch did not turn into an error
 // (ENETDOWN while the interface is down but still exists).
 constexpr int kErrorBackoffMs = 10;
+constexpr uint32_t kEpbBlockType = 6;  // draft-ietf-opsawg-pcapng §4.3
+constexpr uint64_t kNsPerSec = 1000000000ULL;
+
+// pcapng as the agent writes it is little-endian whatever the host.
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+inline void PutLe32(uint8_t* p, uint32_t v) {
+  p[0] = static_cast<uint8_t>(v);
+  p[1] = static_cast<uint8_t>(v >> 8);
+  p[2] = static_cast<uint8_t>(v >> 16);
+  p[3] = static_cast<uint8_t>(v >> 24);
+}
 
 int OptInt(const Napi::Object& o, const char* key, int def) {
   Napi::Value v = o.Get(key);
@@ -173,11 +190,14 @@ Napi::Function LiveCapture::Init(Napi::Env env) {
           InstanceAccessor<&LiveCapture::GetNanoTimestamps>("nanoTimestamps"),
           InstanceAccessor<&LiveCapture::GetSnapLen>("snapLen"),
           InstanceAccessor<&LiveCapture::GetWarning>("warning"),
+          InstanceAccessor<&LiveCapture::GetLayout>("layout"),
       });
 }
 
 // new LiveCapture({ iface, snapLen?, bufferSize?, filter?, promisc?, direction?,
-//                   timeoutMs?, immediate?, netns? })
+//                   timeoutMs?, immediate?, netns?, layout? })
+// layout: 'plain' (frames back to back, the default) or 'epb' (each frame inside a pcapng
+// Enhanced Packet Block; the interface id is given to start()).
 LiveCapture::LiveCapture(const Napi::CallbackInfo& info) : Napi::ObjectWrap<LiveCapture>(info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsObject()) {
@@ -207,6 +227,12 @@ LiveCapture::LiveCapture(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Live
     throw MakeError(env, kErrArg, "LiveCapture: snapLen and bufferSize must be positive");
   }
   std::string netns = OptString(opts, "netns", "");
+  int coalesceMs = OptInt(opts, "coalesceMs", 0);
+  if (coalesceMs < 0) throw MakeError(env, kErrArg, "LiveCapture: coalesceMs must not be negative");
+  std::string layout = OptString(opts, "layout", "plain");
+  if (layout != "plain" && layout != "epb") {
+    throw MakeError(env, kErrArg, "LiveCapture: layout must be plain or epb");
+  }
 
   OpenResult r;
   std::string nsErr = RunInNetns(netns, [&]() { OpenPcap(p, r); });
@@ -224,6 +250,8 @@ LiveCapture::LiveCapture(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Live
   snapLen_ = static_cast<size_t>(pcap_snapshot(pcap_));
   nano_ = r.nano;
   warning_ = r.warning;
+  epb_ = layout == "epb";
+  coalesceNs_ = static_cast<int64_t>(coalesceMs) * 1000000;
 }
 
 LiveCapture::~LiveCapture() {
@@ -238,18 +266,30 @@ LiveCapture::~LiveCapture() {
   if (wakeFd_ >= 0) close(wakeFd_);
 }
 
-// start(dataA, metaA, dataB, metaB, callback)
-// callback(kind, slot, count, error): kind 1 = batch in `slot` with `count` rows,
-// kind 2 = fatal read error (the capture has stopped). Returning true from a batch call
-// releases the slot; otherwise JS must call release(slot) later.
+// start(dataA, metaA, dataB, metaB, callback, epbInterfaceId?)
+// callback(kind, slot, count, error, bytes, truncated): kind 1 = batch in `slot` with
+// `count` rows using `bytes` bytes of data from offset 0, `truncated` of them cut by the
+// snap length; kind 2 = fatal read error (the capture has stopped). Returning true from a
+// batch call releases the slot; otherwise JS must call release(slot) later.
+// epbInterfaceId: the pcapng interface id written into every block (layout 'epb').
 Napi::Value LiveCapture::Start(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (started_ || closed_ || closing_) {
     throw MakeError(env, kErrState, "LiveCapture: already started or closed");
   }
   if (info.Length() < 5 || !info[4].IsFunction()) {
-    throw MakeError(env, kErrArg, "start(dataA, metaA, dataB, metaB, callback)");
+    throw MakeError(env, kErrArg, "start(dataA, metaA, dataB, metaB, callback, epbInterfaceId?)");
   }
+  uint32_t epbIfaceId = 0;
+  if (info.Length() > 5 && !info[5].IsUndefined()) {
+    double id = info[5].IsNumber() ? info[5].As<Napi::Number>().DoubleValue() : -1;
+    if (!(id >= 0 && id <= 4294967295.0) || id != static_cast<double>(static_cast<uint32_t>(id))) {
+      throw MakeError(env, kErrArg, "epbInterfaceId must be an integer in 0..2^32-1");
+    }
+    epbIfaceId = static_cast<uint32_t>(id);
+  }
+  // An empty slot must take the largest frame: in layout 'epb', with its block around it.
+  size_t minData = snapLen_ + (epb_ ? kEpbMaxOverhead : 0);
   for (int i = 0; i < 2; i++) {
     Napi::Value data = info[i * 2];
     Napi::Value meta = info[i * 2 + 1];
@@ -265,11 +305,12 @@ Napi::Value LiveCapture::Start(const Napi::CallbackInfo& info) {
     s.dataCap = buf.Length();
     s.meta = rows.Data();
     s.rowCap = rows.ElementLength() / kMetaCols;
-    if (s.dataCap < snapLen_) {
+    if (s.dataCap < minData) {
       throw MakeError(env, kErrArg,
                       "data buffer (" + std::to_string(s.dataCap) +
                           " bytes) is smaller than the snap length (" +
-                          std::to_string(snapLen_) + ")");
+                          std::to_string(snapLen_) + ")" +
+                          (epb_ ? " plus one block's overhead" : ""));
     }
     if (s.rowCap == 0) throw MakeError(env, kErrArg, "meta must hold at least one row");
   }
@@ -279,11 +320,13 @@ Napi::Value LiveCapture::Start(const Napi::CallbackInfo& info) {
     slots_[i].metaRef = Napi::Persistent(info[i * 2 + 1]);
     slots_[i].count = 0;
     slots_[i].dataOff = 0;
+    slots_[i].truncated = 0;
     slots_[i].state = SlotState::kFree;
   }
   cur_ = 0;
   slots_[0].state = SlotState::kFilling;
-  spill_.resize(snapLen_);
+  epbIfaceId_ = epbIfaceId;
+  spill_.resize(minData);
   spillFull_ = false;
 
   tsfn_ = Tsfn::New(env, info[4].As<Napi::Function>(), "podspan.LiveCapture", 0, 1, this,
@@ -301,13 +344,14 @@ bool LiveCapture::SlotFull(const Slot& s) const {
 void LiveCapture::PlaceSpill() {
   Slot& s = slots_[cur_];
   if (!spillFull_ || s.count != 0) return;
-  // An empty slot holds at least one snap length (checked in Start).
-  std::memcpy(s.data, spill_.data(), spillCapLen_);
+  // An empty slot holds at least one snap length (and one block's overhead; checked in Start).
+  std::memcpy(s.data, spill_.data(), spillBytes_);
   double* row = s.meta;
   for (size_t c = 0; c < kMetaCols; c++) row[c] = spillRow_[c];
-  row[0] = 0;
-  s.dataOff = spillCapLen_;
+  row[0] = epb_ ? static_cast<double>(kEpbHeaderLen) : 0;
+  s.dataOff = spillBytes_;
   s.count = 1;
+  s.truncated = spillTruncated_;
   spillFull_ = false;
 }
 
@@ -318,7 +362,8 @@ bool LiveCapture::HandOver(bool force) {
   Slot& o = slots_[1 - cur_];
   if (c.count == 0 || tsfnDead_) return false;
   if (o.state != SlotState::kFree && !force) return false;
-  auto* ev = new CaptureEvent{CaptureEvent::kBatch, cur_, c.count, nullptr, std::string()};
+  auto* ev = new CaptureEvent{CaptureEvent::kBatch, cur_, c.count, c.dataOff, c.truncated, nullptr,
+                              std::string()};
   c.state = SlotState::kJs;
   if (tsfn_.NonBlockingCall(ev) != napi_ok) {
     delete ev;  // closing: nobody will read it
@@ -327,11 +372,13 @@ bool LiveCapture::HandOver(bool force) {
   }
   delivered_.fetch_add(c.count, std::memory_order_relaxed);
   batches_.fetch_add(1, std::memory_order_relaxed);
+  firstAtNs_ = 0;
   if (o.state == SlotState::kFree) {
     cur_ = 1 - cur_;
     o.state = SlotState::kFilling;
     o.count = 0;
     o.dataOff = 0;
+    o.truncated = 0;
   }
   return true;
 }
@@ -340,32 +387,61 @@ void LiveCapture::OnPacket(u_char* user, const struct pcap_pkthdr* h, const u_ch
   auto* self = reinterpret_cast<LiveCapture*>(user);
   Slot& s = self->slots_[self->cur_];
   size_t capLen = h->caplen;
+  const bool epb = self->epb_;
+  // Bytes this frame takes in the slot: in layout 'epb' its whole block.
+  size_t pad = (4 - (capLen & 3)) & 3;
+  size_t need = epb ? kEpbHeaderLen + capLen + pad + kEpbTrailerLen : capLen;
   double* row;
   uint8_t* dst;
-  if (s.count < s.rowCap && s.dataCap - s.dataOff >= capLen && !self->spillFull_) {
+  bool spilled = false;
+  if (s.count < s.rowCap && s.dataCap - s.dataOff >= need && !self->spillFull_) {
     dst = s.data + s.dataOff;
     row = s.meta + s.count * kMetaCols;
-  } else if (!self->spillFull_ && capLen <= self->spill_.size()) {
+  } else if (!self->spillFull_ && need <= self->spill_.size()) {
     // No room left: keep this one frame aside and stop the dispatch; it opens the next slot.
     dst = self->spill_.data();
     row = self->spillRow_;
+    spilled = true;
     self->spillFull_ = true;
-    self->spillCapLen_ = capLen;
+    self->spillBytes_ = need;
+    self->spillTruncated_ = capLen < h->len ? 1 : 0;
     pcap_breakloop(self->pcap_);
   } else {
     // Cannot happen: libpcap checks break_loop before every frame. Counted, never grown.
     self->ringFull_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  std::memcpy(dst, bytes, capLen);
-  row[0] = static_cast<double>(s.dataOff);
+  // With nanosecond precision libpcap stores nanoseconds in tv_usec.
+  uint64_t nsec = static_cast<uint64_t>(self->nano_ ? h->ts.tv_usec : h->ts.tv_usec * 1000);
+  double frameOff = static_cast<double>(s.dataOff);
+  if (epb) {
+    // Timestamp in 1 ns units (if_tsresol = 9), high 32 bits first.
+    uint64_t ticks = static_cast<uint64_t>(h->ts.tv_sec) * kNsPerSec + nsec;
+    uint32_t blockLen = static_cast<uint32_t>(need);
+    PutLe32(dst, kEpbBlockType);
+    PutLe32(dst + 4, blockLen);
+    PutLe32(dst + 8, self->epbIfaceId_);
+    PutLe32(dst + 12, static_cast<uint32_t>(ticks >> 32));
+    PutLe32(dst + 16, static_cast<uint32_t>(ticks));
+    PutLe32(dst + 20, static_cast<uint32_t>(capLen));
+    PutLe32(dst + 24, h->len);
+    std::memcpy(dst + kEpbHeaderLen, bytes, capLen);
+    uint8_t* tail = dst + kEpbHeaderLen + capLen;
+    // Padding must be zero; the slot is reused, so write it (at most 3 bytes).
+    for (size_t k = 0; k < pad; k++) tail[k] = 0;
+    PutLe32(tail + pad, blockLen);
+    frameOff += kEpbHeaderLen;
+  } else {
+    std::memcpy(dst, bytes, capLen);
+  }
+  row[0] = frameOff;
   row[1] = static_cast<double>(capLen);
   row[2] = static_cast<double>(h->len);
   row[3] = static_cast<double>(h->ts.tv_sec);
-  // With nanosecond precision libpcap stores nanoseconds in tv_usec.
-  row[4] = static_cast<double>(self->nano_ ? h->ts.tv_usec : h->ts.tv_usec * 1000);
-  if (row == self->spillRow_) return;
-  s.dataOff += capLen;
+  row[4] = static_cast<double>(nsec);
+  if (spilled) return;
+  s.dataOff += need;
+  if (capLen < h->len) s.truncated++;
   s.count++;
 }
 
@@ -381,9 +457,16 @@ void LiveCapture::Run() {
 
   while (!closing_.load()) {
     bool full = SlotFull(slots_[cur_]);
-    if (!more || full) {
+    int64_t waitNs = 0;  // coalescing: how long the filling slot may still wait
+    if (coalesceNs_ > 0 && slots_[cur_].count > 0) {
+      int64_t now = NowNs();
+      if (firstAtNs_ == 0) firstAtNs_ = now;
+      waitNs = firstAtNs_ + coalesceNs_ - now;
+    }
+    if ((!more && waitNs <= 0) || full) {
       // The kernel ring is drained (or the slot is full): hand the batch over. While frames
-      // keep coming, keep filling: batches grow to whole ring blocks.
+      // keep coming, keep filling: batches grow to whole ring blocks (and, with coalesceMs,
+      // to what arrives within coalesceMs of the slot's first frame).
       std::lock_guard<std::mutex> lk(mu_);
       HandOver(false);
       PlaceSpill();
@@ -401,7 +484,9 @@ void LiveCapture::Run() {
     fds[1].revents = 0;
     if (!more) {
       // Frames may be waiting only after a dispatch that stopped early; otherwise wait.
-      int pr = poll(fds, 2, kIdlePollMs);
+      int timeoutMs = kIdlePollMs;
+      if (waitNs > 0) timeoutMs = static_cast<int>((waitNs + 999999) / 1000000);
+      int pr = poll(fds, 2, timeoutMs);
       if (pr < 0 && errno != EINTR) {
         fatalCode = kErrRead;
         fatal = std::string("poll: ") + std::strerror(errno);
@@ -444,7 +529,7 @@ void LiveCapture::Run() {
       // holds the other slot; then the error. A spilled frame has no slot left: counted.
       HandOver(true);
       if (spillFull_) ringFull_.fetch_add(1, std::memory_order_relaxed);
-      auto* ev = new CaptureEvent{CaptureEvent::kError, -1, 0, fatalCode, fatal};
+      auto* ev = new CaptureEvent{CaptureEvent::kError, -1, 0, 0, 0, fatalCode, fatal};
       if (tsfn_.NonBlockingCall(ev) != napi_ok) delete ev;
     }
   }
@@ -471,6 +556,7 @@ void LiveCapture::ReleaseSlot(int slot) {
     s.state = SlotState::kFree;
     s.count = 0;
     s.dataOff = 0;
+    s.truncated = 0;
   }
   Wake();
 }
@@ -495,7 +581,10 @@ void CaptureCallJs(Napi::Env env, Napi::Function callback, LiveCapture* self,
     if (ev->kind == CaptureEvent::kBatch) {
       Napi::Value r = callback.Call({Napi::Number::New(env, CaptureEvent::kBatch),
                                      Napi::Number::New(env, ev->slot),
-                                     Napi::Number::New(env, static_cast<double>(ev->count))});
+                                     Napi::Number::New(env, static_cast<double>(ev->count)),
+                                     env.Undefined(),
+                                     Napi::Number::New(env, static_cast<double>(ev->bytes)),
+                                     Napi::Number::New(env, static_cast<double>(ev->truncated))});
       if (r.IsBoolean() && r.As<Napi::Boolean>().Value()) self->ReleaseSlot(ev->slot);
     } else {
       callback.Call({Napi::Number::New(env, CaptureEvent::kError), Napi::Number::New(env, -1),
@@ -617,6 +706,10 @@ Napi::Value LiveCapture::GetSnapLen(const Napi::CallbackInfo& info) {
 
 Napi::Value LiveCapture::GetWarning(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), warning_);
+}
+
+Napi::Value LiveCapture::GetLayout(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), epb_ ? "epb" : "plain");
 }
 
 }  // namespace podspan

@@ -15,6 +15,11 @@
 // batch is therefore one or more whole ring blocks, not a few frames: the per-batch costs
 // (a thread-safe call, a wakeup, a lock) are paid once per thousands of frames.
 //
+// With the option layout 'epb' each frame is written as a complete pcapng Enhanced Packet
+// Block (header, frame, zero padding to 4 bytes, trailing length): the used part of a slot
+// is then a run of EPBs that a pcapng writer appends with one write. Meta rows keep pointing
+// at the frame inside its block, so readers of frames see no difference.
+//
 // pcap_dispatch is bounded by the rows left in the slot only. A frame that does not fit the
 // data left goes to a one-frame spill buffer and stops the dispatch (pcap_breakloop); it
 // opens the next slot. So a slot fills up to its last byte whatever the snap length, and
@@ -43,6 +48,8 @@ struct CaptureEvent {
   Kind kind;
   int slot;
   size_t count;
+  size_t bytes;      // data bytes used in the slot (kBatch)
+  size_t truncated;  // frames with capLen < wireLen (kBatch)
   const char* code;
   std::string message;
 };
@@ -57,6 +64,12 @@ class LiveCapture : public Napi::ObjectWrap<LiveCapture> {
 
   // Columns of one metadata row, in order: offset, capLen, wireLen, tsSec, tsNsec.
   static constexpr size_t kMetaCols = 5;
+  // layout 'epb': bytes of an Enhanced Packet Block before the frame (block type, total
+  // length, interface id, timestamp high and low, captured and original length) and after
+  // it (total length again), draft-ietf-opsawg-pcapng §4.3.
+  static constexpr size_t kEpbHeaderLen = 28;
+  static constexpr size_t kEpbTrailerLen = 4;
+  static constexpr size_t kEpbMaxOverhead = kEpbHeaderLen + 3 + kEpbTrailerLen;
 
  private:
   friend void CaptureCallJs(Napi::Env, Napi::Function, LiveCapture*, CaptureEvent*);
@@ -69,6 +82,7 @@ class LiveCapture : public Napi::ObjectWrap<LiveCapture> {
     size_t rowCap = 0;
     size_t count = 0;
     size_t dataOff = 0;
+    size_t truncated = 0;
     SlotState state = SlotState::kFree;
     Napi::Reference<Napi::Value> dataRef;
     Napi::Reference<Napi::Value> metaRef;
@@ -85,6 +99,7 @@ class LiveCapture : public Napi::ObjectWrap<LiveCapture> {
   Napi::Value GetNanoTimestamps(const Napi::CallbackInfo& info);
   Napi::Value GetSnapLen(const Napi::CallbackInfo& info);
   Napi::Value GetWarning(const Napi::CallbackInfo& info);
+  Napi::Value GetLayout(const Napi::CallbackInfo& info);
 
   static void OnPacket(u_char* user, const struct pcap_pkthdr* h, const u_char* bytes);
   static void OnTsfnFinalize(Napi::Env env, void* data, LiveCapture* self);
@@ -104,6 +119,15 @@ class LiveCapture : public Napi::ObjectWrap<LiveCapture> {
   int linkType_ = 0;
   size_t snapLen_ = 0;
   bool nano_ = false;
+  // layout 'epb': frames are laid out as complete pcapng EPBs for this interface id
+  // (timestamps in if_tsresol = 9 units); meta rows still point at the frame bytes.
+  bool epb_ = false;
+  // Hand a batch over no earlier than this long after its first frame, unless the slot is
+  // full (0: as soon as the kernel ring is drained). Fewer, larger batches: the per-batch
+  // costs (thread wakeups, the JS call, the write) are paid less often.
+  int64_t coalesceNs_ = 0;
+  int64_t firstAtNs_ = 0;  // steady clock when the filling slot was first seen non-empty
+  uint32_t epbIfaceId_ = 0;
   std::string warning_;
 
   std::mutex pcapMu_;  // serialises pcap_dispatch, pcap_stats and pcap_close
@@ -116,7 +140,8 @@ class LiveCapture : public Napi::ObjectWrap<LiveCapture> {
   // One frame that did not fit the filling slot (capture thread only).
   std::vector<uint8_t> spill_;
   bool spillFull_ = false;
-  size_t spillCapLen_ = 0;
+  size_t spillBytes_ = 0;  // bytes of the spilled frame (its whole block in layout 'epb')
+  size_t spillTruncated_ = 0;
   double spillRow_[kMetaCols] = {};
   struct pcap_stat finalStats_ = {};
   bool haveFinalStats_ = false;
