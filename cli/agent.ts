@@ -60,7 +60,6 @@ export const AGENT_OPTIONS: Options = {
   metrics: { type: 'string' },
 };
 
-const NOT_YET = ['mode'] as const;
 
 export type AgentFlagValues = { [flag: string]: string | boolean | Array<string | boolean> | undefined };
 
@@ -146,8 +145,13 @@ function wsExportOptions(values: AgentFlagValues, urls: readonly string[]): WsEx
 
 /** Flags → config; usage errors (exit 2) for anything wrong. */
 export function agentConfig(values: AgentFlagValues): AgentConfig {
-  for (const f of NOT_YET) {
-    if (values[f] !== undefined) throw usageError(`agent: --${f} is part of the CLI contract but not in this build yet; capture with --iface or --pod-ip and -w`);
+  // --mode streams: the agent reassembles TCP and ships stream events over the WebSocket
+  // tunnel (for `collector --replay-to`); only that exporter carries them.
+  const modeFlag = str(values['mode']) ?? 'packets';
+  if (modeFlag !== 'packets' && modeFlag !== 'streams') throw usageError(`agent: --mode wants packets or streams, got "${modeFlag}"`);
+  if (modeFlag === 'streams') {
+    if (!strs(values['to']).some((u) => /^wss?:/i.test(u))) throw usageError('agent: --mode streams sends reassembled TCP streams over the WebSocket tunnel: give --to ws://HOST:PORT or wss://HOST:PORT (a collector with --ws)');
+    if (str(values['write']) !== undefined) throw usageError('agent: --mode streams does not write packets: -w needs --mode packets (run a second agent for the pcapng)');
   }
   const ifaces = strs(values['iface']);
   const podIpFlags = strs(values['pod-ip']);
@@ -164,7 +168,7 @@ export function agentConfig(values: AgentFlagValues): AgentConfig {
     podIps.push(canonicalIp(ip)!);
   }
   const to: ExportTarget[] = [];
-  const wsOpts = wsExportOptions(values, strs(values['to']));
+  const wsOpts: WsExportOptions = { ...wsExportOptions(values, strs(values['to'])), ...(modeFlag === 'streams' ? { mode: 'streams' as const } : {}) };
   for (const url of strs(values['to'])) {
     try {
       to.push(/^wss?:/i.test(url) ? wsExportTarget(url, wsOpts) : parseExportTarget(url));

@@ -12,6 +12,7 @@ const USAGE = `usage: podspan <command> [options]
   agent [--iface IF]... [--pod-ip IP]... [--pod NS/NAME | --selector K=V,.. [--namespace NS]] [--kube-api URL]
         [--filter BPF] [--snaplen N] [-w FILE|-] [--to URL]... [-c N] [--duration S] [--metrics ADDR]
         [--token-file FILE] [--ca FILE] [--spool-size SIZE] [--spool-dir DIR]   (for ws:// and wss://)
+        [--mode packets|streams]   (streams: TCP reassembled on the node, shipped over ws:// or wss://)
         URL: vxlan://H[:P]?vni=N  gre://H[?key=N]  erspan://H?session=N&version=2|3  ws://H:P  wss://H:P
              (vxlan, gre, erspan also take mtu=N, oversize=segment|truncate, truncate=N)
                                   capture pod veths with libpcap into pcapng and/or mirror them to a collector
@@ -36,7 +37,6 @@ const USAGE = `usage: podspan <command> [options]
                                   connection's client bytes to a shadow (stream), or HTTP requests
                                   with the shadow's responses compared to production's (http)
 
-  agent --mode streams: see ARCHITECTURE.md (not in this build yet; the collector reassembles mirrored frames itself)
 
 Exit status: 0 success, 1 runtime or data error, 2 usage error.
 `;

@@ -25,6 +25,7 @@ import { STDOUT_DROP_REASONS, StdoutSink } from './sink/stdout.js';
 import { TAP_DROP_REASONS, TapSink, type TapDropReason } from './sink/tap.js';
 import { LiveReplaySink, type LiveReplayCounters, type LiveReplayOptions } from './replay/live.js';
 import type { LiveHttpCounters } from './replay/live-http.js';
+import type { WireStreamEvent } from '../proto/envelope.js';
 
 export interface ListenAddress {
   host: string;
@@ -168,6 +169,7 @@ export class Collector {
           connectionStage: m.stage('ws_connections', WS_CONNECTION_DROP_REASONS),
           metrics: m,
           onFrame,
+          ...(c.replay !== undefined ? { onStreamEvent: (key: string, ev: WireStreamEvent) => c.replay!.streamEvent(key, ev) } : {}),
           // Without a store the sinks hold nothing to make durable: commit = ack now.
           commit: store !== undefined ? () => store.commit() : () => (listener.journalState(), listener.committed(), true),
           recoveredState: store?.recoveredState,

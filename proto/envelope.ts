@@ -78,6 +78,10 @@ export interface EnvelopeLimits {
   maxFrameBytes: number;
   /** Longest string field, in bytes. Default 1024. */
   maxStringBytes: number;
+  /** Most stream events in one batch. Default 65536. */
+  maxStreamEvents: number;
+  /** Largest data of one stream event. Default 262144. */
+  maxStreamEventBytes: number;
 }
 
 export const DEFAULT_ENVELOPE_LIMITS: Readonly<EnvelopeLimits> = {
@@ -87,7 +91,33 @@ export const DEFAULT_ENVELOPE_LIMITS: Readonly<EnvelopeLimits> = {
   maxCounters: 64,
   maxFrameBytes: 262144,
   maxStringBytes: 1024,
+  maxStreamEvents: 65536,
+  maxStreamEventBytes: 262144,
 };
+
+/** StreamEvent.kind values. */
+export const STREAM_KIND = { OPEN: 0, DATA: 1, GAP: 2, CLOSE: 3 } as const;
+
+/** One reassembled TCP stream event (agent `--mode streams`). */
+export interface WireStreamEvent {
+  conn: number;
+  kind: number;
+  /** 0 c2s, 1 s2c. */
+  dir: number;
+  offset: number;
+  /** data events: a view of the message (valid while the message buffer is). */
+  data: Buffer;
+  /** gap events: missing bytes. */
+  length: number;
+  tsSec: number;
+  tsNsec: number;
+  clientIp: Buffer;
+  clientPort: number;
+  serverIp: Buffer;
+  serverPort: number;
+  midStream: boolean;
+  reason: string;
+}
 
 export interface WireInterface {
   id: number;
@@ -137,6 +167,7 @@ export interface BatchMsg {
   interfaces: WireInterface[];
   frames: WireFrame[];
   counters: WireCounter[];
+  streams: WireStreamEvent[];
 }
 export interface AckMsg {
   type: 'ack';
@@ -152,7 +183,7 @@ export type TunnelMessage = HelloMsg | WelcomeMsg | BatchMsg | AckMsg | ErrorMsg
 /** protobuf wire types (protobuf encoding guide, "Message Structure"). */
 const WIRE = { VARINT: 0, I64: 1, LEN: 2, SGROUP: 3, EGROUP: 4, I32: 5 } as const;
 /** Envelope.batch, Batch.interfaces, Batch.frames, Batch.counters, Hello.interfaces field numbers. */
-const FIELD = { ENVELOPE_HELLO: 1, ENVELOPE_BATCH: 3, BATCH_INTERFACES: 2, BATCH_FRAMES: 3, BATCH_COUNTERS: 4, HELLO_INTERFACES: 7 } as const;
+const FIELD = { ENVELOPE_HELLO: 1, ENVELOPE_BATCH: 3, BATCH_INTERFACES: 2, BATCH_FRAMES: 3, BATCH_COUNTERS: 4, BATCH_STREAMS: 5, HELLO_INTERFACES: 7 } as const;
 /** Most fields the pre-scan walks in one message (anything legal stays far below). */
 const MAX_SCAN_FIELDS = 4 * 1024 * 1024;
 
@@ -227,15 +258,18 @@ export function precheckEnvelope(b: Uint8Array, limits: Readonly<EnvelopeLimits>
     if (field === FIELD.ENVELOPE_BATCH) {
       let ifaces = 0;
       let counters = 0;
+      let streams = 0;
       const frames = scanFields(b, s, e, FIELD.BATCH_FRAMES, (f) => {
         if (f === FIELD.BATCH_INTERFACES) ifaces++;
         else if (f === FIELD.BATCH_COUNTERS) counters++;
+        else if (f === FIELD.BATCH_STREAMS) streams++;
         return true;
       });
       if (frames < 0) return false;
       if (frames > limits.maxFrames) problem = new EnvelopeError(WS_ERR.TOO_MANY, `batch of ${frames} frames (limit ${limits.maxFrames})`);
       else if (ifaces > limits.maxInterfaces) problem = new EnvelopeError(WS_ERR.TOO_MANY, `batch with ${ifaces} interfaces (limit ${limits.maxInterfaces})`);
       else if (counters > limits.maxCounters) problem = new EnvelopeError(WS_ERR.TOO_MANY, `batch with ${counters} counters (limit ${limits.maxCounters})`);
+      else if (streams > limits.maxStreamEvents) problem = new EnvelopeError(WS_ERR.TOO_MANY, `batch of ${streams} stream events (limit ${limits.maxStreamEvents})`);
     } else if (field === FIELD.ENVELOPE_HELLO) {
       const ifaces = scanFields(b, s, e, FIELD.HELLO_INTERFACES, undefined);
       if (ifaces < 0) return false;
@@ -278,6 +312,41 @@ function iface(i: PodspanTypes.Interface.$Properties, limits: Readonly<EnvelopeL
     podNamespace: str(i.podNamespace, 'pod namespace', limits),
     linkType: i.linkType ?? 0,
     snapLen,
+  };
+}
+
+function streamEvent(ev: PodspanTypes.StreamEvent.$Properties, seq: number, limits: Readonly<EnvelopeLimits>): WireStreamEvent {
+  const kind = ev.kind ?? 0;
+  const dir = ev.dir ?? 0;
+  const data = toBuffer(ev.data);
+  const clientIp = toBuffer(ev.clientIp);
+  const serverIp = toBuffer(ev.serverIp);
+  const tsNsec = ev.tsNsec ?? 0;
+  const bad = (why: string): EnvelopeError => new EnvelopeError(WS_ERR.MALFORMED, `batch ${seq}: stream event: ${why}`);
+  if (kind > STREAM_KIND.CLOSE) throw bad(`unknown kind ${kind}`);
+  if (dir > 1) throw bad(`unknown dir ${dir}`);
+  if (tsNsec >= 1_000_000_000) throw bad(`ts_nsec ${tsNsec} is not below 1e9`);
+  if (data.length > limits.maxStreamEventBytes) throw new EnvelopeError(WS_ERR.TOO_LARGE, `batch ${seq}: a stream event of ${data.length} bytes (limit ${limits.maxStreamEventBytes})`);
+  if (kind !== STREAM_KIND.DATA && data.length > 0) throw bad('data in an event that is not data');
+  if (kind === STREAM_KIND.OPEN) {
+    if (!((clientIp.length === 4 && serverIp.length === 4) || (clientIp.length === 16 && serverIp.length === 16))) throw bad('open: addresses must be 4 or 16 bytes, both the same');
+    if ((ev.clientPort ?? 0) > 65535 || (ev.serverPort ?? 0) > 65535) throw bad('open: port above 65535');
+  }
+  return {
+    conn: num(ev.conn as LongLike, 'conn'),
+    kind,
+    dir,
+    offset: num(ev.offset as LongLike, 'offset'),
+    data,
+    length: num(ev.length as LongLike, 'length'),
+    tsSec: ev.tsSec ?? 0,
+    tsNsec,
+    clientIp,
+    clientPort: ev.clientPort ?? 0,
+    serverIp,
+    serverPort: ev.serverPort ?? 0,
+    midStream: ev.midStream ?? false,
+    reason: str(ev.reason, 'reason', limits),
   };
 }
 
@@ -348,7 +417,9 @@ function validate(env: PodspanTypes.Envelope, limits: Readonly<EnvelopeLimits>):
         for (const [k, v] of entries) dropped[str(k, 'drop reason', limits)] = num(v as LongLike, 'counter');
         counters.push({ stage: str(c.stage, 'stage', limits), received: num(c.received as LongLike, 'counter'), delivered: num(c.delivered as LongLike, 'counter'), dropped });
       }
-      return { type: 'batch', seq, interfaces: (bt.interfaces ?? []).map((i) => iface(i, limits)), frames, counters };
+      const streams: WireStreamEvent[] = [];
+      for (const ev of bt.streams ?? []) streams.push(streamEvent(ev, seq, limits));
+      return { type: 'batch', seq, interfaces: (bt.interfaces ?? []).map((i) => iface(i, limits)), frames, counters, streams };
     }
     case 'ack':
       return { type: 'ack', seq: num(env.ack!.seq as LongLike, 'seq') };
@@ -365,7 +436,14 @@ export type TunnelMessageInput =
   | WelcomeMsg
   | AckMsg
   | ErrorMsg
-  | { type: 'batch'; seq: number; interfaces: WireInterface[]; frames: Array<Omit<WireFrame, 'data'> & { data: Uint8Array }>; counters: WireCounter[] };
+  | {
+      type: 'batch';
+      seq: number;
+      interfaces: WireInterface[];
+      frames: Array<Omit<WireFrame, 'data'> & { data: Uint8Array }>;
+      counters: WireCounter[];
+      streams?: Array<Omit<WireStreamEvent, 'data' | 'clientIp' | 'serverIp'> & { data: Uint8Array; clientIp: Uint8Array; serverIp: Uint8Array }>;
+    };
 
 function ifaceOut(i: WireInterface): PodspanTypes.Interface.$Properties {
   return { id: i.id, name: i.name, podIp: i.podIp, podName: i.podName, podNamespace: i.podNamespace, linkType: i.linkType, snapLen: i.snapLen };
@@ -389,12 +467,29 @@ export function encodeEnvelope(m: TunnelMessageInput, limits: Readonly<EnvelopeL
       break;
     case 'batch':
       if (m.frames.length > limits.maxFrames) throw new EnvelopeError(WS_ERR.TOO_MANY, `batch of ${m.frames.length} frames (limit ${limits.maxFrames})`);
+      if ((m.streams?.length ?? 0) > limits.maxStreamEvents) throw new EnvelopeError(WS_ERR.TOO_MANY, `batch of ${m.streams!.length} stream events (limit ${limits.maxStreamEvents})`);
       env = {
         batch: {
           seq: m.seq,
           interfaces: m.interfaces.map(ifaceOut),
           frames: m.frames.map((f) => ({ iface: f.iface, tsSec: f.tsSec, tsNsec: f.tsNsec, capLen: f.capLen, wireLen: f.wireLen, data: f.data })),
           counters: m.counters.map((c) => ({ stage: c.stage, received: c.received, delivered: c.delivered, dropped: { ...c.dropped } })),
+          streams: (m.streams ?? []).map((e) => ({
+            conn: e.conn,
+            kind: e.kind,
+            dir: e.dir,
+            offset: e.offset,
+            data: e.data,
+            length: e.length,
+            tsSec: e.tsSec,
+            tsNsec: e.tsNsec,
+            clientIp: e.clientIp,
+            clientPort: e.clientPort,
+            serverIp: e.serverIp,
+            serverPort: e.serverPort,
+            midStream: e.midStream,
+            reason: e.reason,
+          })),
         },
       };
       break;

@@ -590,6 +590,9 @@ export namespace podspan {
         /** Batch counters. */
         counters: podspan.StageCounter.$Properties[];
 
+        /** Batch streams. */
+        streams: podspan.StreamEvent.$Properties[];
+
         /**
          * Creates a new Batch instance using the specified properties.
          * @param [properties] Properties to set
@@ -634,12 +637,158 @@ export namespace podspan {
             /** Batch counters */
             counters?: (podspan.StageCounter.$Properties[]|null);
 
+            /** Batch streams */
+            streams?: (podspan.StreamEvent.$Properties[]|null);
+
             /** Unknown fields preserved while decoding when enabled */
             $unknowns?: Uint8Array[];
         }
 
         /** Shape of a Batch. */
         type $Shape = podspan.Batch.$Properties;
+    }
+
+    /**
+     * Properties of a StreamEvent.
+     * @deprecated Use podspan.StreamEvent.$Properties instead.
+     */
+    interface IStreamEvent extends podspan.StreamEvent.$Properties {
+    }
+
+    /** Represents a StreamEvent. */
+    class StreamEvent {
+
+        /**
+         * Constructs a new StreamEvent.
+         * @param [properties] Properties to set
+         */
+        constructor(properties?: podspan.StreamEvent.$Properties);
+
+        /** Unknown fields preserved while decoding when enabled */
+        $unknowns?: Uint8Array[];
+
+        /** StreamEvent conn. */
+        conn: (number|Long);
+
+        /** StreamEvent kind. */
+        kind: number;
+
+        /** StreamEvent dir. */
+        dir: number;
+
+        /** StreamEvent offset. */
+        offset: (number|Long);
+
+        /** StreamEvent data. */
+        data: Uint8Array;
+
+        /** StreamEvent length. */
+        length: (number|Long);
+
+        /** StreamEvent tsSec. */
+        tsSec: number;
+
+        /** StreamEvent tsNsec. */
+        tsNsec: number;
+
+        /** StreamEvent clientIp. */
+        clientIp: Uint8Array;
+
+        /** StreamEvent clientPort. */
+        clientPort: number;
+
+        /** StreamEvent serverIp. */
+        serverIp: Uint8Array;
+
+        /** StreamEvent serverPort. */
+        serverPort: number;
+
+        /** StreamEvent midStream. */
+        midStream: boolean;
+
+        /** StreamEvent reason. */
+        reason: string;
+
+        /**
+         * Creates a new StreamEvent instance using the specified properties.
+         * @param [properties] Properties to set
+         * @returns StreamEvent instance
+         */
+        static create(properties: podspan.StreamEvent.$Shape): podspan.StreamEvent & podspan.StreamEvent.$Shape;
+        static create(properties?: podspan.StreamEvent.$Properties): podspan.StreamEvent;
+
+        /**
+         * Encodes the specified StreamEvent message. Does not implicitly {@link podspan.StreamEvent.verify|verify} messages.
+         * @param message StreamEvent message or plain object to encode
+         * @param [writer] Writer to encode to
+         * @returns Writer
+         */
+        static encode(message: podspan.StreamEvent.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+        /**
+         * Decodes a StreamEvent message from the specified reader or buffer.
+         * @param reader Reader or buffer to decode from
+         * @param [length] Message length if known beforehand
+         * @returns {podspan.StreamEvent & podspan.StreamEvent.$Shape} StreamEvent
+         * @throws {Error} If the payload is not a reader or valid buffer
+         * @throws {$protobuf.util.ProtocolError} If required fields are missing
+         */
+        static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): podspan.StreamEvent & podspan.StreamEvent.$Shape;
+    }
+
+    namespace StreamEvent {
+
+        /** Properties of a StreamEvent. */
+        interface $Properties {
+
+            /** StreamEvent conn */
+            conn?: (number|Long|null);
+
+            /** StreamEvent kind */
+            kind?: (number|null);
+
+            /** StreamEvent dir */
+            dir?: (number|null);
+
+            /** StreamEvent offset */
+            offset?: (number|Long|null);
+
+            /** StreamEvent data */
+            data?: (Uint8Array|null);
+
+            /** StreamEvent length */
+            length?: (number|Long|null);
+
+            /** StreamEvent tsSec */
+            tsSec?: (number|null);
+
+            /** StreamEvent tsNsec */
+            tsNsec?: (number|null);
+
+            /** StreamEvent clientIp */
+            clientIp?: (Uint8Array|null);
+
+            /** StreamEvent clientPort */
+            clientPort?: (number|null);
+
+            /** StreamEvent serverIp */
+            serverIp?: (Uint8Array|null);
+
+            /** StreamEvent serverPort */
+            serverPort?: (number|null);
+
+            /** StreamEvent midStream */
+            midStream?: (boolean|null);
+
+            /** StreamEvent reason */
+            reason?: (string|null);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+        }
+
+        /** Shape of a StreamEvent. */
+        type $Shape = podspan.StreamEvent.$Properties;
     }
 
     /**

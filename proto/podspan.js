@@ -1482,6 +1482,7 @@ export const podspan = $root.podspan = (() => {
          * @property {Array.<podspan.Interface.$Properties>|null} [interfaces] Batch interfaces
          * @property {Array.<podspan.Frame.$Properties>|null} [frames] Batch frames
          * @property {Array.<podspan.StageCounter.$Properties>|null} [counters] Batch counters
+         * @property {Array.<podspan.StreamEvent.$Properties>|null} [streams] Batch streams
          * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
          */
 
@@ -1510,6 +1511,7 @@ export const podspan = $root.podspan = (() => {
             this.interfaces = [];
             this.frames = [];
             this.counters = [];
+            this.streams = [];
             if (properties)
                 for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                     if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -1547,6 +1549,14 @@ export const podspan = $root.podspan = (() => {
          * @instance
          */
         Batch.prototype.counters = $util.emptyArray;
+
+        /**
+         * Batch streams.
+         * @member {Array.<podspan.StreamEvent.$Properties>} streams
+         * @memberof podspan.Batch
+         * @instance
+         */
+        Batch.prototype.streams = $util.emptyArray;
 
         /**
          * Creates a new Batch instance using the specified properties.
@@ -1591,6 +1601,9 @@ export const podspan = $root.podspan = (() => {
             if (message.counters != null && message.counters.length)
                 for (let i = 0; i < message.counters.length; ++i)
                     $root.podspan.StageCounter.encode(message.counters[i], writer.uint32(/* id 4, wireType 2 =*/34).fork(), _depth + 1).ldelim();
+            if (message.streams != null && message.streams.length)
+                for (let i = 0; i < message.streams.length; ++i)
+                    $root.podspan.StreamEvent.encode(message.streams[i], writer.uint32(/* id 5, wireType 2 =*/42).fork(), _depth + 1).ldelim();
             if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                 for (let i = 0; i < message.$unknowns.length; ++i)
                     writer.raw(message.$unknowns[i]);
@@ -1668,6 +1681,14 @@ export const podspan = $root.podspan = (() => {
                         message.counters.push($root.podspan.StageCounter.decode(reader, reader.size(), $undefined, _depth + 1));
                         continue;
                     }
+                case 5: {
+                        if (wireType !== 2)
+                            break;
+                        if (!(message.streams && message.streams.length))
+                            message.streams = [];
+                        message.streams.push($root.podspan.StreamEvent.decode(reader, reader.size(), $undefined, _depth + 1));
+                        continue;
+                    }
                 }
                 reader.skipType(wireType, _depth, tag);
                 if (!reader.discardUnknown) {
@@ -1686,6 +1707,418 @@ export const podspan = $root.podspan = (() => {
         };
 
         return Batch;
+    })();
+
+    podspan.StreamEvent = (function() {
+
+        /**
+         * Properties of a StreamEvent.
+         * @typedef {Object} podspan.StreamEvent.$Properties
+         * @property {number|Long|null} [conn] StreamEvent conn
+         * @property {number|null} [kind] StreamEvent kind
+         * @property {number|null} [dir] StreamEvent dir
+         * @property {number|Long|null} [offset] StreamEvent offset
+         * @property {Uint8Array|null} [data] StreamEvent data
+         * @property {number|Long|null} [length] StreamEvent length
+         * @property {number|null} [tsSec] StreamEvent tsSec
+         * @property {number|null} [tsNsec] StreamEvent tsNsec
+         * @property {Uint8Array|null} [clientIp] StreamEvent clientIp
+         * @property {number|null} [clientPort] StreamEvent clientPort
+         * @property {Uint8Array|null} [serverIp] StreamEvent serverIp
+         * @property {number|null} [serverPort] StreamEvent serverPort
+         * @property {boolean|null} [midStream] StreamEvent midStream
+         * @property {string|null} [reason] StreamEvent reason
+         * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+         */
+
+        /**
+         * Properties of a StreamEvent.
+         * @memberof podspan
+         * @interface IStreamEvent
+         * @augments podspan.StreamEvent.$Properties
+         * @deprecated Use podspan.StreamEvent.$Properties instead.
+         */
+
+        /**
+         * Shape of a StreamEvent.
+         * @typedef {podspan.StreamEvent.$Properties} podspan.StreamEvent.$Shape
+         */
+
+        /**
+         * Constructs a new StreamEvent.
+         * @memberof podspan
+         * @classdesc Represents a StreamEvent.
+         * @constructor
+         * @param {podspan.StreamEvent.$Properties=} [properties] Properties to set
+         * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+         */
+        const StreamEvent = function (properties) {
+            if (properties)
+                for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                        this[keys[i]] = properties[keys[i]];
+        };
+
+        /**
+         * StreamEvent conn.
+         * @member {number|Long} conn
+         * @memberof podspan.StreamEvent
+         * @instance
+         */
+        StreamEvent.prototype.conn = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+        /**
+         * StreamEvent kind.
+         * @member {number} kind
+         * @memberof podspan.StreamEvent
+         * @instance
+         */
+        StreamEvent.prototype.kind = 0;
+
+        /**
+         * StreamEvent dir.
+         * @member {number} dir
+         * @memberof podspan.StreamEvent
+         * @instance
+         */
+        StreamEvent.prototype.dir = 0;
+
+        /**
+         * StreamEvent offset.
+         * @member {number|Long} offset
+         * @memberof podspan.StreamEvent
+         * @instance
+         */
+        StreamEvent.prototype.offset = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+        /**
+         * StreamEvent data.
+         * @member {Uint8Array} data
+         * @memberof podspan.StreamEvent
+         * @instance
+         */
+        StreamEvent.prototype.data = $util.newBuffer([]);
+
+        /**
+         * StreamEvent length.
+         * @member {number|Long} length
+         * @memberof podspan.StreamEvent
+         * @instance
+         */
+        StreamEvent.prototype.length = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+        /**
+         * StreamEvent tsSec.
+         * @member {number} tsSec
+         * @memberof podspan.StreamEvent
+         * @instance
+         */
+        StreamEvent.prototype.tsSec = 0;
+
+        /**
+         * StreamEvent tsNsec.
+         * @member {number} tsNsec
+         * @memberof podspan.StreamEvent
+         * @instance
+         */
+        StreamEvent.prototype.tsNsec = 0;
+
+        /**
+         * StreamEvent clientIp.
+         * @member {Uint8Array} clientIp
+         * @memberof podspan.StreamEvent
+         * @instance
+         */
+        StreamEvent.prototype.clientIp = $util.newBuffer([]);
+
+        /**
+         * StreamEvent clientPort.
+         * @member {number} clientPort
+         * @memberof podspan.StreamEvent
+         * @instance
+         */
+        StreamEvent.prototype.clientPort = 0;
+
+        /**
+         * StreamEvent serverIp.
+         * @member {Uint8Array} serverIp
+         * @memberof podspan.StreamEvent
+         * @instance
+         */
+        StreamEvent.prototype.serverIp = $util.newBuffer([]);
+
+        /**
+         * StreamEvent serverPort.
+         * @member {number} serverPort
+         * @memberof podspan.StreamEvent
+         * @instance
+         */
+        StreamEvent.prototype.serverPort = 0;
+
+        /**
+         * StreamEvent midStream.
+         * @member {boolean} midStream
+         * @memberof podspan.StreamEvent
+         * @instance
+         */
+        StreamEvent.prototype.midStream = false;
+
+        /**
+         * StreamEvent reason.
+         * @member {string} reason
+         * @memberof podspan.StreamEvent
+         * @instance
+         */
+        StreamEvent.prototype.reason = "";
+
+        /**
+         * Creates a new StreamEvent instance using the specified properties.
+         * @function create
+         * @memberof podspan.StreamEvent
+         * @static
+         * @param {podspan.StreamEvent.$Properties=} [properties] Properties to set
+         * @returns {podspan.StreamEvent} StreamEvent instance
+         * @type {{
+         *   (properties: podspan.StreamEvent.$Shape): podspan.StreamEvent & podspan.StreamEvent.$Shape;
+         *   (properties?: podspan.StreamEvent.$Properties): podspan.StreamEvent;
+         * }}
+         */
+        StreamEvent.create = function(properties) {
+            return new StreamEvent(properties);
+        };
+
+        /**
+         * Encodes the specified StreamEvent message. Does not implicitly {@link podspan.StreamEvent.verify|verify} messages.
+         * @function encode
+         * @memberof podspan.StreamEvent
+         * @static
+         * @param {podspan.StreamEvent.$Properties} message StreamEvent message or plain object to encode
+         * @param {$protobuf.Writer} [writer] Writer to encode to
+         * @returns {$protobuf.Writer} Writer
+         */
+        StreamEvent.encode = function (message, writer, _depth) {
+            if (!writer)
+                writer = $Writer.create();
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                throw $Error("max depth exceeded");
+            if (message.conn != null && $Object.hasOwnProperty.call(message, "conn") && (typeof message.conn === "object" ? message.conn.low || message.conn.high : message.conn !== 0))
+                writer.uint32(/* id 1, wireType 0 =*/8).uint64(message.conn);
+            if (message.kind != null && $Object.hasOwnProperty.call(message, "kind") && message.kind !== 0)
+                writer.uint32(/* id 2, wireType 0 =*/16).uint32(message.kind);
+            if (message.dir != null && $Object.hasOwnProperty.call(message, "dir") && message.dir !== 0)
+                writer.uint32(/* id 3, wireType 0 =*/24).uint32(message.dir);
+            if (message.offset != null && $Object.hasOwnProperty.call(message, "offset") && (typeof message.offset === "object" ? message.offset.low || message.offset.high : message.offset !== 0))
+                writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.offset);
+            if (message.data != null && $Object.hasOwnProperty.call(message, "data") && message.data.length)
+                writer.uint32(/* id 5, wireType 2 =*/42).bytes(message.data);
+            if (message.length != null && $Object.hasOwnProperty.call(message, "length") && (typeof message.length === "object" ? message.length.low || message.length.high : message.length !== 0))
+                writer.uint32(/* id 6, wireType 0 =*/48).uint64(message.length);
+            if (message.tsSec != null && $Object.hasOwnProperty.call(message, "tsSec") && message.tsSec !== 0)
+                writer.uint32(/* id 7, wireType 0 =*/56).uint32(message.tsSec);
+            if (message.tsNsec != null && $Object.hasOwnProperty.call(message, "tsNsec") && message.tsNsec !== 0)
+                writer.uint32(/* id 8, wireType 0 =*/64).uint32(message.tsNsec);
+            if (message.clientIp != null && $Object.hasOwnProperty.call(message, "clientIp") && message.clientIp.length)
+                writer.uint32(/* id 9, wireType 2 =*/74).bytes(message.clientIp);
+            if (message.clientPort != null && $Object.hasOwnProperty.call(message, "clientPort") && message.clientPort !== 0)
+                writer.uint32(/* id 10, wireType 0 =*/80).uint32(message.clientPort);
+            if (message.serverIp != null && $Object.hasOwnProperty.call(message, "serverIp") && message.serverIp.length)
+                writer.uint32(/* id 11, wireType 2 =*/90).bytes(message.serverIp);
+            if (message.serverPort != null && $Object.hasOwnProperty.call(message, "serverPort") && message.serverPort !== 0)
+                writer.uint32(/* id 12, wireType 0 =*/96).uint32(message.serverPort);
+            if (message.midStream != null && $Object.hasOwnProperty.call(message, "midStream") && message.midStream !== false)
+                writer.uint32(/* id 13, wireType 0 =*/104).bool(message.midStream);
+            if (message.reason != null && $Object.hasOwnProperty.call(message, "reason") && message.reason !== "")
+                writer.uint32(/* id 14, wireType 2 =*/114).string(message.reason);
+            if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                for (let i = 0; i < message.$unknowns.length; ++i)
+                    writer.raw(message.$unknowns[i]);
+            return writer;
+        };
+
+        /**
+         * Decodes a StreamEvent message from the specified reader or buffer.
+         * @function decode
+         * @memberof podspan.StreamEvent
+         * @static
+         * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+         * @param {number} [length] Message length if known beforehand
+         * @returns {podspan.StreamEvent & podspan.StreamEvent.$Shape} StreamEvent
+         * @throws {Error} If the payload is not a reader or valid buffer
+         * @throws {$protobuf.util.ProtocolError} If required fields are missing
+         */
+        StreamEvent.decode = function (reader, length, _end, _depth, _target) {
+            if (!(reader instanceof $Reader))
+                reader = $Reader.create(reader);
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $Reader.recursionLimit)
+                throw $Error("max depth exceeded");
+            let end, message, value;
+            if (length === $undefined)
+                end = reader.len;
+            else {
+                end = reader.pos + length;
+                if (end > reader.len)
+                    throw $RangeError("index out of range");
+                length = reader.len;
+                reader.len = end;
+            }
+            message = _target || new $root.podspan.StreamEvent();
+            while (reader.pos < end) {
+                let start = reader.pos;
+                let tag = reader.tag();
+                if (tag === _end) {
+                    _end = $undefined;
+                    break;
+                }
+                let wireType = tag & 7;
+                switch (tag >>>= 3) {
+                case 1: {
+                        if (wireType !== 0)
+                            break;
+                        if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                            message.conn = value;
+                        else
+                            delete message.conn;
+                        continue;
+                    }
+                case 2: {
+                        if (wireType !== 0)
+                            break;
+                        if (value = reader.uint32())
+                            message.kind = value;
+                        else
+                            delete message.kind;
+                        continue;
+                    }
+                case 3: {
+                        if (wireType !== 0)
+                            break;
+                        if (value = reader.uint32())
+                            message.dir = value;
+                        else
+                            delete message.dir;
+                        continue;
+                    }
+                case 4: {
+                        if (wireType !== 0)
+                            break;
+                        if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                            message.offset = value;
+                        else
+                            delete message.offset;
+                        continue;
+                    }
+                case 5: {
+                        if (wireType !== 2)
+                            break;
+                        if ((value = reader.bytes()).length)
+                            message.data = value;
+                        else
+                            delete message.data;
+                        continue;
+                    }
+                case 6: {
+                        if (wireType !== 0)
+                            break;
+                        if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                            message.length = value;
+                        else
+                            delete message.length;
+                        continue;
+                    }
+                case 7: {
+                        if (wireType !== 0)
+                            break;
+                        if (value = reader.uint32())
+                            message.tsSec = value;
+                        else
+                            delete message.tsSec;
+                        continue;
+                    }
+                case 8: {
+                        if (wireType !== 0)
+                            break;
+                        if (value = reader.uint32())
+                            message.tsNsec = value;
+                        else
+                            delete message.tsNsec;
+                        continue;
+                    }
+                case 9: {
+                        if (wireType !== 2)
+                            break;
+                        if ((value = reader.bytes()).length)
+                            message.clientIp = value;
+                        else
+                            delete message.clientIp;
+                        continue;
+                    }
+                case 10: {
+                        if (wireType !== 0)
+                            break;
+                        if (value = reader.uint32())
+                            message.clientPort = value;
+                        else
+                            delete message.clientPort;
+                        continue;
+                    }
+                case 11: {
+                        if (wireType !== 2)
+                            break;
+                        if ((value = reader.bytes()).length)
+                            message.serverIp = value;
+                        else
+                            delete message.serverIp;
+                        continue;
+                    }
+                case 12: {
+                        if (wireType !== 0)
+                            break;
+                        if (value = reader.uint32())
+                            message.serverPort = value;
+                        else
+                            delete message.serverPort;
+                        continue;
+                    }
+                case 13: {
+                        if (wireType !== 0)
+                            break;
+                        if (value = reader.bool())
+                            message.midStream = value;
+                        else
+                            delete message.midStream;
+                        continue;
+                    }
+                case 14: {
+                        if (wireType !== 2)
+                            break;
+                        if ((value = reader.stringVerify()).length)
+                            message.reason = value;
+                        else
+                            delete message.reason;
+                        continue;
+                    }
+                }
+                reader.skipType(wireType, _depth, tag);
+                if (!reader.discardUnknown) {
+                    $util.makeProp(message, "$unknowns", false);
+                    (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                }
+            }
+            if (length !== $undefined) {
+                if (reader.pos !== end)
+                    throw $RangeError("index out of range");
+                reader.len = length;
+            }
+            if (_end !== $undefined)
+                throw $Error("missing end group");
+            return message;
+        };
+
+        return StreamEvent;
     })();
 
     podspan.Ack = (function() {

@@ -44,7 +44,9 @@ import {
   decodeEnvelope,
   encodeEnvelope,
   isEnvelopeError,
+  STREAM_KIND,
   type EnvelopeLimits,
+  type WireStreamEvent,
   type WireCounter,
   type WireFrame,
   type WireInterface,
@@ -52,6 +54,9 @@ import {
 } from '../../proto/envelope.js';
 import type { ExportEndpoint } from '../exclude.js';
 import type { ExportBatchInput, ExportCounters, ExportSource, Exporter, ExporterKind } from './exporter.js';
+import { Parser } from '../../packet/decode/parser.js';
+import { TcpSegmentFeed } from '../../packet/reassembly/from-parser.js';
+import { TcpReassembler, type TcpConn } from '../../packet/reassembly/index.js';
 import { loadSpoolDir, prepareSpoolDir, saveSpoolMeta, writeBatch, type SpoolDirState } from './ws-spool.js';
 
 export const WS_DEFAULT_SPOOL_BYTES = 64 * 1024 * 1024;
@@ -90,6 +95,10 @@ export interface WsCounters extends ExportCounters {
   /** Frames a previous agent left in --spool-dir, resumed by this one, and of those acknowledged. */
   ws_resumed_frames: number;
   ws_resumed_exported: number;
+  /** Streams mode: frames not TCP (not shipped). */
+  not_tcp: number;
+  /** Streams mode: stream events that did not fit in the spool (their connection is closed as agent_drop). */
+  export_spool_full_events: number;
 }
 
 export interface WsExportOptions {
@@ -110,7 +119,20 @@ export interface WsExportOptions {
   connectTimeoutMs?: number;
   closeTimeoutMs?: number;
   limits?: EnvelopeLimits;
+  /**
+   * `packets` (default): frames are shipped. `streams`: frames are reassembled here (TCP
+   * only) and the connections' events are shipped (StreamEvent), for `collector
+   * --replay-to`. Event bytes count against the spool like frame bytes; a connection one of
+   * whose events did not fit is closed for the receiver with reason `agent_drop` and its
+   * later events are not sent.
+   */
+  mode?: 'packets' | 'streams';
 }
+
+/** Protobuf bytes per stream event besides its data and addresses, upper bound. */
+const STREAM_EVENT_OVERHEAD_BYTES = 80;
+const EMPTY = Buffer.alloc(0);
+type StreamEventOut = WireStreamEvent;
 
 export interface WsTarget {
   url: string;
@@ -196,7 +218,7 @@ export class WsExporter implements Exporter {
   readonly target: WsTarget;
   readonly url: string;
   readonly counters: WsCounters;
-  readonly dropReasons: readonly string[] = WS_DROP_REASONS;
+  readonly dropReasons: readonly string[];
   /** The last connection problem, for messages. */
   lastError: Error | undefined;
 
@@ -221,6 +243,17 @@ export class WsExporter implements Exporter {
   /** Spool bytes the open batch will take (data plus protobuf overhead per frame). */
   private openBytes: number;
   private frames: WireFrame[];
+  /** Streams mode: the open batch's events (data copied) and how many frames they came from. */
+  private events: StreamEventOut[];
+  private openStreamFrames: number;
+  /** Streams mode: connections one of whose events was dropped (closed as agent_drop). */
+  private readonly broken: Set<number>;
+  /** Connections whose agent_drop close went out: their later events are not sent. */
+  private readonly brokenSent = new Set<number>();
+  private readonly streams: { parser: Parser; feed: TcpSegmentFeed; reassembler: TcpReassembler; lastFlushSec: number } | undefined;
+  /** Capture time of the frame being reassembled (for open, gap and close events). */
+  private evSec = 0;
+  private evNsec = 0;
   private readonly ifaces: Map<string, WireInterface>;
   private newIfaces: WireInterface[];
   private flushTimer: NodeJS.Timeout | undefined;
@@ -255,6 +288,8 @@ export class WsExporter implements Exporter {
       ws_auth_failures: 0,
       ws_resumed_frames: 0,
       ws_resumed_exported: 0,
+      not_tcp: 0,
+      export_spool_full_events: 0,
     };
     this.lastError = undefined;
     this.limits = o.limits ?? { ...DEFAULT_ENVELOPE_LIMITS };
@@ -276,6 +311,31 @@ export class WsExporter implements Exporter {
     this.openBytes = 0;
     this.frames = [];
     this.ifaces = new Map();
+    this.events = [];
+    this.openStreamFrames = 0;
+    this.broken = new Set();
+    this.dropReasons = o.mode === 'streams' ? [...WS_DROP_REASONS, 'not_tcp'] : WS_DROP_REASONS;
+    this.streams = undefined;
+    if (o.mode === 'streams') {
+      const parser = new Parser();
+      const feed = new TcpSegmentFeed();
+      const id = (c: TcpConn): number => c.id;
+      const reassembler = new TcpReassembler({
+        onOpen: (c) => {
+          this.pushEvent(c, { conn: id(c), kind: STREAM_KIND.OPEN, dir: 0, offset: 0, data: EMPTY, length: 0, tsSec: this.evSec, tsNsec: this.evNsec, clientIp: Buffer.from(c.clientAddr), clientPort: c.clientPort, serverIp: Buffer.from(c.serverAddr), serverPort: c.serverPort, midStream: c.midStream, reason: '' });
+        },
+        onData: (c, dir, data, off, tsSec, tsNsec) => {
+          this.pushEvent(c, { conn: id(c), kind: STREAM_KIND.DATA, dir, offset: off, data, length: 0, tsSec, tsNsec, clientIp: EMPTY, clientPort: 0, serverIp: EMPTY, serverPort: 0, midStream: false, reason: '' });
+        },
+        onGap: (c, dir, off, len) => {
+          this.pushEvent(c, { conn: id(c), kind: STREAM_KIND.GAP, dir, offset: off, data: EMPTY, length: len, tsSec: this.evSec, tsNsec: this.evNsec, clientIp: EMPTY, clientPort: 0, serverIp: EMPTY, serverPort: 0, midStream: false, reason: '' });
+        },
+        onClose: (c, reason) => {
+          this.pushEvent(c, { conn: id(c), kind: STREAM_KIND.CLOSE, dir: 0, offset: 0, data: EMPTY, length: 0, tsSec: this.evSec, tsNsec: this.evNsec, clientIp: EMPTY, clientPort: 0, serverIp: EMPTY, serverPort: 0, midStream: false, reason }, true);
+        },
+      });
+      this.streams = { parser, feed, reassembler, lastFlushSec: 0 };
+    }
     this.newIfaces = [];
     this.flushTimer = undefined;
     this.ws = undefined;
@@ -352,13 +412,17 @@ export class WsExporter implements Exporter {
 
   /** Frames sealed or open and not yet acknowledged. */
   get inFlight(): number {
-    let n = this.frames.length;
+    let n = this.frames.length + this.openStreamFrames;
     for (const e of this.spool) n += e.frames;
     return n;
   }
 
   exportBatch(batch: ExportBatchInput, n: number, source: ExportSource): void {
     if (this.closing) return;
+    if (this.streams !== undefined) {
+      this.exportStreams(batch, n, source);
+      return;
+    }
     const { data, meta } = batch;
     let ifaceId = -1;
     for (let i = 0; i < n; i++) {
@@ -403,6 +467,81 @@ export class WsExporter implements Exporter {
     }
   }
 
+  /** Streams mode: frames → reassembler → events in the open batch. */
+  private exportStreams(batch: ExportBatchInput, n: number, source: ExportSource): void {
+    const st = this.streams!;
+    const { data, meta } = batch;
+    const linkType = source.linkType;
+    for (let i = 0; i < n; i++) {
+      const r = i * CAPTURE_META_COLS;
+      this.given++;
+      const off = meta[r + CAPTURE_META.OFFSET]!;
+      const capLen = meta[r + CAPTURE_META.CAP_LEN]!;
+      const tsSec = meta[r + CAPTURE_META.TS_SEC]!;
+      const tsNsec = meta[r + CAPTURE_META.TS_NSEC]!;
+      st.parser.decode(data.subarray(off, off + capLen), linkType, Math.max(meta[r + CAPTURE_META.WIRE_LEN]!, capLen));
+      const fragment = st.parser.isFragment && st.parser.ipVersion === 4 && st.parser.ipProto === 6;
+      const seg = st.feed.next(st.parser, tsSec, tsNsec);
+      if (seg === undefined && !fragment) {
+        this.counters.not_tcp++;
+        continue;
+      }
+      // The frame's events go in the open batch; the frame counts as exported with it.
+      this.openStreamFrames++;
+      this.evSec = tsSec;
+      this.evNsec = tsNsec;
+      if (seg !== undefined) st.reassembler.add(seg);
+      if (tsSec !== st.lastFlushSec) {
+        st.lastFlushSec = tsSec;
+        st.reassembler.flushOlderThan(tsSec, tsNsec);
+      }
+    }
+    if ((this.events.length > 0 || this.openStreamFrames > 0) && this.flushTimer === undefined) {
+      this.flushTimer = setTimeout(() => {
+        this.flushTimer = undefined;
+        this.seal();
+      }, this.flushMs);
+    }
+  }
+
+  /**
+   * Appends one event (data copied) if the spool has room; else drops it (counted) and marks
+   * its connection broken: the receiver gets a close `agent_drop` as soon as one fits.
+   */
+  private pushEvent(c: TcpConn, ev: StreamEventOut, closing = false): void {
+    const id = c.id;
+    if (this.brokenSent.has(id)) {
+      if (closing) this.brokenSent.delete(id);
+      return;
+    }
+    if (this.broken.has(id)) {
+      if (!closing) return;
+      ev = { ...ev, reason: 'agent_drop' };
+    }
+    const need = ev.data.length + ev.clientIp.length + ev.serverIp.length + STREAM_EVENT_OVERHEAD_BYTES;
+    if (this.openBytes + need > this.batchBytes || this.events.length >= this.limits.maxStreamEvents) this.seal();
+    if (this.spoolUsed + this.openBytes + need > this.spoolBytes) {
+      this.counters.export_spool_full_events++;
+      // A close that does not fit either: forgotten here (the collector closes it at its end).
+      if (closing) this.broken.delete(id);
+      else if (!this.broken.has(id)) {
+        this.broken.add(id);
+        // Try the close at once (a close is small); else it goes with the connection's real close.
+        const cl: StreamEventOut = { ...ev, kind: STREAM_KIND.CLOSE, dir: 0, offset: 0, data: EMPTY, length: 0, clientIp: EMPTY, serverIp: EMPTY, reason: 'agent_drop' };
+        if (this.spoolUsed + this.openBytes + STREAM_EVENT_OVERHEAD_BYTES <= this.spoolBytes) {
+          this.events.push(cl);
+          this.openBytes += STREAM_EVENT_OVERHEAD_BYTES;
+          this.broken.delete(id);
+          this.brokenSent.add(id);
+        }
+      }
+      return;
+    }
+    if (closing) this.broken.delete(id);
+    this.events.push(ev.data.length > 0 ? { ...ev, data: Buffer.from(ev.data) } : ev);
+    this.openBytes += need;
+  }
+
   private ifaceId(source: ExportSource): number {
     const key = `${source.iface}|${source.ifindex ?? ''}|${source.podIp ?? ''}`;
     let w = this.ifaces.get(key);
@@ -440,6 +579,10 @@ export class WsExporter implements Exporter {
     const c = this.counters;
     const dropped: Record<string, number> = {};
     for (const r of WS_DROP_REASONS) dropped[r] = c[r];
+    if (this.streams !== undefined) {
+      dropped['not_tcp'] = c.not_tcp;
+      dropped['export_spool_full_events'] = c.export_spool_full_events;
+    }
     return [{ stage: 'export', received: this.given, delivered: c.exported, dropped }];
   }
 
@@ -449,12 +592,15 @@ export class WsExporter implements Exporter {
       clearTimeout(this.flushTimer);
       this.flushTimer = undefined;
     }
-    const n = this.frames.length;
-    if (n === 0) return;
+    const n = this.frames.length + this.openStreamFrames;
+    if (n === 0 && this.events.length === 0) return;
     const seq = this.nextSeq;
+    const events = this.events;
+    this.events = [];
+    this.openStreamFrames = 0;
     let msg: Uint8Array;
     try {
-      msg = encodeEnvelope({ type: 'batch', seq, interfaces: this.newIfaces, frames: this.frames, counters: this.exportCounters() }, this.limits);
+      msg = encodeEnvelope({ type: 'batch', seq, interfaces: this.newIfaces, frames: this.frames, counters: this.exportCounters(), streams: events }, this.limits);
     } catch {
       this.counters.export_error += n;
       this.frames = [];
@@ -675,6 +821,7 @@ export class WsExporter implements Exporter {
 
   private async doClose(): Promise<void> {
     this.closing = true;
+    this.streams?.reassembler.flushAll();
     this.seal();
     const timeoutMs = this.target.options.closeTimeoutMs ?? WS_DEFAULT_CLOSE_TIMEOUT_MS;
     if (this.spool.length > 0) {

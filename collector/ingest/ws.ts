@@ -53,6 +53,7 @@ import {
   type EnvelopeLimits,
   type HelloMsg,
   type WireInterface,
+  type WireStreamEvent,
 } from '../../proto/envelope.js';
 import type { CollectorMetrics, Stage } from '../metrics.js';
 import { IngestFrame, type FrameHandler } from './frame.js';
@@ -98,6 +99,20 @@ export const WS_DROP_REASONS = [
 ] as const;
 export type WsDropReason = (typeof WS_DROP_REASONS)[number];
 
+/** Stream events (agent `--mode streams`): the `streams` stage counts events, not frames. */
+export const WS_STREAM_DROP_REASONS = [
+  /** Already handed over (resent after a reconnect). */
+  'duplicate',
+  /** The collector has no stream sink (no --replay-to). */
+  'no_stream_sink',
+  /** An exception in the stream sink: a bug, counted and survived. */
+  'decoder_bug',
+] as const;
+export type WsStreamDropReason = (typeof WS_STREAM_DROP_REASONS)[number];
+
+/** Takes the stream events of one agent session (`sessionKey`), in order. */
+export type StreamEventHandler = (sessionKey: string, ev: WireStreamEvent) => void;
+
 /** WebSocket close codes (RFC 6455 §7.4.1). */
 export const WS_CLOSE = { NORMAL: 1000, GOING_AWAY: 1001, UNSUPPORTED: 1003, INVALID: 1007, POLICY: 1008, TOO_BIG: 1009, REPLACED: 4000 } as const;
 
@@ -124,6 +139,10 @@ export interface WsListenerOptions {
   connectionStage: Stage<WsConnectionDropReason>;
   metrics: CollectorMetrics;
   onFrame: FrameHandler;
+  /** Stream events (agent `--mode streams`); absent: counted as `no_stream_sink`. */
+  onStreamEvent?: StreamEventHandler | undefined;
+  /** The `streams` stage; absent: made (in `metrics`) when the first event arrives. */
+  streamStage?: Stage<WsStreamDropReason>;
   /**
    * Makes what the sinks hold durable and returns true, or false when it could not (then
    * nothing is acknowledged). Called with the listener's state current.
@@ -199,6 +218,7 @@ export class WsListener {
   private snapshot: Array<[Session, number]>;
   private dirty: boolean;
   private closed: boolean;
+  private streamStage: Stage<WsStreamDropReason> | undefined;
 
   private constructor(opts: WsListenerOptions, server: Server) {
     this.opts = opts;
@@ -216,6 +236,7 @@ export class WsListener {
     this.snapshot = [];
     this.dirty = false;
     this.closed = false;
+    this.streamStage = opts.streamStage;
     this.restore(opts.recoveredState);
     this.commitTimer = setInterval(() => this.commitNow(), opts.commitIntervalMs ?? WS_DEFAULT_COMMIT_INTERVAL_MS);
     this.commitTimer.unref();
@@ -475,6 +496,11 @@ export class WsListener {
       this.opts.messageStage.delivered++;
       st.received += n;
       st.dropped.duplicate += n;
+      if (b.streams.length > 0) {
+        const ss = this.streams();
+        ss.received += b.streams.length;
+        ss.dropped.duplicate += b.streams.length;
+      }
       return;
     }
     if (b.seq !== s.seq + 1) {
@@ -520,6 +546,7 @@ export class WsListener {
         this.lastBug = e;
       }
     }
+    if (b.streams.length > 0) this.handStreams(s.key, b.streams);
     s.seq = b.seq;
     s.partialSeq = 0;
     s.partialFrames = 0;
@@ -531,6 +558,35 @@ export class WsListener {
         `${s.agent} ${ctr.stage}`,
         `agent ${s.agent} ${ctr.stage} received=${ctr.received} delivered=${ctr.delivered} dropped=${drops.reduce((a, [, v]) => a + v, 0)}${drops.length > 0 ? `{${drops.map(([k, v]) => `${k}=${v}`).join(',')}}` : ''}`,
       );
+    }
+  }
+
+  private streams(): Stage<WsStreamDropReason> {
+    if (this.streamStage === undefined) this.streamStage = this.opts.metrics.stage('streams', WS_STREAM_DROP_REASONS);
+    return this.streamStage;
+  }
+
+  /**
+   * A batch's stream events to the stream sink. They are committed with the batch once handed
+   * over (the replay sink keeps nothing to make durable).
+   */
+  private handStreams(key: string, events: WireStreamEvent[]): void {
+    const ss = this.streams();
+    const on = this.opts.onStreamEvent;
+    for (const ev of events) {
+      ss.received++;
+      if (on === undefined) {
+        ss.drop('no_stream_sink');
+        continue;
+      }
+      try {
+        on(key, ev);
+        ss.delivered++;
+        ss.deliveredBytes += ev.data.length;
+      } catch (e) {
+        this.lastBug = e;
+        ss.drop('decoder_bug');
+      }
     }
   }
 

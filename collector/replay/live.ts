@@ -33,11 +33,24 @@ import type { CollectorMetrics, Stage } from '../metrics.js';
 import type { FrameSink } from '../sink/sink.js';
 import { LiveHttpConnection, type LiveHttpCounters, type LiveHttpOptions } from './live-http.js';
 import { formatIPv4, formatIPv6 } from '../../packet/wire/ip-addr.js';
+import { STREAM_KIND, type WireStreamEvent } from '../../proto/envelope.js';
 
 /** "10.0.0.1:40000-10.0.0.2:80" for a connection. */
-function connLabel(c: TcpConn): string {
+function endpointsLabel(clientAddr: Buffer, clientPort: number, serverAddr: Buffer, serverPort: number): string {
   const ep = (a: Buffer, p: number): string => (a.length === 4 ? `${formatIPv4(a, 0)}:${p}` : `[${formatIPv6(a, 0)}]:${p}`);
-  return `${ep(c.clientAddr, c.clientPort)}-${ep(c.serverAddr, c.serverPort)}`;
+  return `${ep(clientAddr, clientPort)}-${ep(serverAddr, serverPort)}`;
+}
+
+/**
+ * What the per-connection logic needs of a captured connection, whichever way it came: a
+ * TcpConn of the sink's own reassembler (frames), or an agent's stream events (`--mode
+ * streams`, see streamEvent()). The object itself is the connection's key.
+ */
+export interface ReplayConnMeta {
+  /** For messages and the diff: endpoints and a per-source number. */
+  label: string;
+  /** Picked up without its SYN: not replayed. */
+  midStream: boolean;
 }
 
 /** LINKTYPE_ETHERNET: every ingest hands Ethernet frames. */
@@ -116,7 +129,11 @@ export class LiveReplaySink implements FrameSink {
   private readonly feed: TcpSegmentFeed;
   private readonly reassembler: TcpReassembler;
   /** Captured connection → its shadow, until the capture's connection closes. */
-  private readonly shadows: Map<TcpConn, Shadow>;
+  private readonly shadows: Map<object, Shadow>;
+  /** Frame path: the key of each reassembler connection. */
+  private readonly frameConns: WeakMap<TcpConn, ReplayConnMeta>;
+  /** Stream path: "session\0conn" → the connection's key, from its open event to its close. */
+  private readonly streamConns: Map<string, ReplayConnMeta>;
   /** Shadow sockets not closed yet (a shadow may outlive its captured connection). */
   private readonly live: Set<Shadow>;
   private open: number;
@@ -146,6 +163,8 @@ export class LiveReplaySink implements FrameSink {
     this.parser = new Parser();
     this.feed = new TcpSegmentFeed();
     this.shadows = new Map();
+    this.frameConns = new WeakMap();
+    this.streamConns = new Map();
     this.live = new Set();
     this.open = 0;
     this.pending = 0;
@@ -153,10 +172,17 @@ export class LiveReplaySink implements FrameSink {
     this.lastFlushSec = 0;
     this.reassembler = new TcpReassembler(
       {
-        onOpen: (conn) => this.onOpen(conn),
-        onData: (conn, dir, data, _off, tsSec, tsNsec) => this.onData(conn, dir, data, tsSec, tsNsec),
-        onGap: (conn, dir, _off, len) => this.onGap(conn, dir, len),
-        onClose: (conn, reason) => this.onClose(conn, reason),
+        onOpen: (conn) => {
+          const meta: ReplayConnMeta = { label: `${endpointsLabel(conn.clientAddr, conn.clientPort, conn.serverAddr, conn.serverPort)}#${conn.id}`, midStream: conn.midStream };
+          this.frameConns.set(conn, meta);
+          this.onOpen(meta);
+        },
+        onData: (conn, dir, data, _off, tsSec, tsNsec) => this.onData(this.frameConns.get(conn), dir, data, tsSec, tsNsec),
+        onGap: (conn, dir, _off, len) => this.onGap(this.frameConns.get(conn), dir, len),
+        onClose: (conn, reason) => {
+          this.onClose(this.frameConns.get(conn), reason);
+          this.frameConns.delete(conn);
+        },
       },
       { memCapBytes: this.opts.reassemblyMemCapBytes },
     );
@@ -186,6 +212,38 @@ export class LiveReplaySink implements FrameSink {
     }
   }
 
+  /**
+   * One stream event of an agent session (`--mode streams`, collector/ingest/ws.ts): the
+   * same per-connection logic as frames reassembled here. The data is copied by the socket
+   * write; the event is not kept.
+   */
+  streamEvent(sourceKey: string, ev: WireStreamEvent): void {
+    if (this.closed) return;
+    const key = `${sourceKey}\u0000${ev.conn}`;
+    const dir: TcpDir = ev.dir === 0 ? TCP_DIR.C2S : TCP_DIR.S2C;
+    switch (ev.kind) {
+      case STREAM_KIND.OPEN: {
+        const old = this.streamConns.get(key);
+        if (old !== undefined) this.onClose(old, 'reused');
+        const meta: ReplayConnMeta = { label: `${endpointsLabel(ev.clientIp, ev.clientPort, ev.serverIp, ev.serverPort)}#${sourceKey}/${ev.conn}`, midStream: ev.midStream };
+        this.streamConns.set(key, meta);
+        this.onOpen(meta);
+        return;
+      }
+      case STREAM_KIND.DATA:
+        this.onData(this.streamConns.get(key), dir, ev.data, ev.tsSec, ev.tsNsec);
+        return;
+      case STREAM_KIND.GAP:
+        this.onGap(this.streamConns.get(key), dir, ev.length);
+        return;
+      default: {
+        const meta = this.streamConns.get(key);
+        this.streamConns.delete(key);
+        this.onClose(meta, ev.reason);
+      }
+    }
+  }
+
   /** Whether shadow responses are compared with production's (opts.http). */
   get comparing(): boolean {
     return this.opts.http !== undefined;
@@ -196,7 +254,7 @@ export class LiveReplaySink implements FrameSink {
     return this.pending;
   }
 
-  private onOpen(conn: TcpConn): void {
+  private onOpen(conn: ReplayConnMeta): void {
     if (conn.midStream) {
       this.counters.connections.partial++;
       return;
@@ -206,7 +264,7 @@ export class LiveReplaySink implements FrameSink {
       return;
     }
     const socket = connect({ host: this.opts.host, port: this.opts.port, noDelay: true });
-    const http = this.opts.http === undefined ? undefined : new LiveHttpConnection(`${connLabel(conn)}#${conn.id}`, this.opts.http, this.http);
+    const http = this.opts.http === undefined ? undefined : new LiveHttpConnection(conn.label, this.opts.http, this.http);
     const shadow = new Shadow(socket, http);
     this.shadows.set(conn, shadow);
     this.live.add(shadow);
@@ -234,7 +292,8 @@ export class LiveReplaySink implements FrameSink {
     });
   }
 
-  private onData(conn: TcpConn, dir: TcpDir, data: Buffer, tsSec: number, tsNsec: number): void {
+  private onData(conn: ReplayConnMeta | undefined, dir: TcpDir, data: Buffer, tsSec: number, tsNsec: number): void {
+    if (conn === undefined) return;
     const shadow = this.shadows.get(conn);
     if (shadow === undefined) return; // not replayed (partial, too_many)
     if (dir !== TCP_DIR.C2S) {
@@ -263,18 +322,24 @@ export class LiveReplaySink implements FrameSink {
     this.counters.bytesSent += len;
   }
 
-  private onGap(conn: TcpConn, dir: TcpDir, len: number): void {
-    if (dir !== TCP_DIR.C2S) return;
+  private onGap(conn: ReplayConnMeta | undefined, dir: TcpDir, len: number): void {
+    if (conn === undefined || dir !== TCP_DIR.C2S) return;
     const shadow = this.shadows.get(conn);
     if (shadow === undefined || shadow.outcome !== undefined) return;
     this.counters.bytesNotSent += len;
     this.giveUp(shadow, 'gap');
   }
 
-  private onClose(conn: TcpConn, reason: string): void {
+  private onClose(conn: ReplayConnMeta | undefined, reason: string): void {
+    if (conn === undefined) return;
     const shadow = this.shadows.get(conn);
     this.shadows.delete(conn);
     if (shadow === undefined || shadow.outcome !== undefined) return;
+    if (reason === 'agent_drop') {
+      // The agent could not ship some of the connection's events (its spool was full).
+      this.giveUp(shadow, 'gap');
+      return;
+    }
     if (reason === TCP_CLOSE.RST) {
       shadow.outcome = 'replayed';
       shadow.socket.resetAndDestroy();

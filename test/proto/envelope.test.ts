@@ -37,6 +37,7 @@ function batch(seq: number, frames: number, len = 60): BatchMsg {
     interfaces: [{ id: 1, name: 'veth1', podIp: '', podName: '', podNamespace: '', linkType: 1, snapLen: 262144 }],
     frames: Array.from({ length: frames }, (_, i) => ({ iface: 1, tsSec: 1764000000 + i, tsNsec: 999_999_999 - i, capLen: len, wireLen: len + i, data: frameBytes(i, len) })),
     counters: [{ stage: 'export', received: 10 * seq, delivered: 9 * seq, dropped: { export_spool_full: seq } }],
+    streams: [],
   };
 }
 
