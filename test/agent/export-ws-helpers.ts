@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 import { inNetns, ip } from '../native/netns-fixture.js';
+import { pidAlive } from '../helpers/run.js';
 
 const execFileP = promisify(execFile);
 
@@ -24,15 +25,6 @@ export interface WsLab {
   ifB: string;
   ipA: string;
   ipB: string;
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**

@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { CapfileReader } from '../../packet/capfile/reader.js';
 import type { CaptureInterface, InterfaceStats } from '../../packet/capfile/types.js';
 import { CLI } from '../helpers/repo.js';
+import { pidAlive } from '../helpers/run.js';
 
 export const execFileP = promisify(execFile);
 
@@ -220,15 +221,6 @@ export async function ip(args: string[]): Promise<string> {
 /** Runs a command inside a namespace (no shell). */
 export async function inNetns(ns: string, cmd: string, args: string[], timeoutMs = 30_000): Promise<{ stdout: string; stderr: string }> {
   return execFileP('ip', ['netns', 'exec', ns, cmd, ...args], { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**

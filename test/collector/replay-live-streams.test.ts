@@ -9,7 +9,7 @@ import { inNetns, ip } from '../native/netns-fixture.js';
 import { startAgent } from '../agent/agent-helpers.js';
 import { wsPort } from '../agent/export-ws-helpers.js';
 import { parseSummary, startCollector } from './helpers.js';
-import { podspan } from '../helpers/run.js';
+import { podspan, pidAlive } from '../helpers/run.js';
 
 // `podspan agent --mode streams --to ws://` -> `podspan collector --ws --replay-to SHADOW
 // --diff FILE`: real HTTP traffic across a veth between namespaces this test creates
@@ -35,15 +35,6 @@ t.test('usage errors: --mode streams needs a ws:// target and no -w; --mode want
   t.match(bad.stderr, /--mode wants packets or streams/, bad.stderr);
   t.notOk(existsSync(join(dir, 'x.pcapng')), 'nothing written');
 });
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Production: answers /price with {"price":10}, anything else with {"ok":true}. */
 const PROD_SERVER = `

@@ -13,6 +13,7 @@ import { STDOUT_DROP_REASONS, StdoutSink } from '../../collector/sink/stdout.js'
 import { buildVxlanHeader } from '../../packet/encap/vxlan.js';
 import { CLI } from '../helpers/repo.js';
 import { listeningPorts, parseSummary, sendDatagrams, sleep, testFrame } from './helpers.js';
+import { pidAlive } from '../helpers/run.js';
 
 // --stdout: a live pcap stream for tshark / Wireshark, bounded, quiet on EPIPE.
 // Network: UDP on 127.0.0.1 only.
@@ -46,15 +47,6 @@ async function pipeline(t: Test, args: string[], reader: string) {
   const deadline = Date.now() + 15_000;
   while (!err().includes('listening on') && Date.now() < deadline) await sleep(20);
   return { out: () => out, err, pid, exited, alive: () => pidAlive(pid()) };
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 t.test('--stdout piped into `tshark -r -`: tshark shows the frames live, before the collector stops', async (t) => {

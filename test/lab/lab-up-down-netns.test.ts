@@ -2,6 +2,7 @@ import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { httpFromNetns, labDown, labStatus, labUp, listNetns, netnsPids, type LabOptions } from '../../lab/index.js';
+import { pidAlive } from '../helpers/run.js';
 
 // Real network namespaces: the lab node with its CNI-wired pods, under a test prefix so a
 // lab someone has up (prefix psl-) is left alone. Removed in teardown even on failure.
@@ -17,15 +18,6 @@ function hostLinks(): string[] {
 function nodeLinkExists(ifname: string): boolean {
   try {
     execFileSync('ip', ['-n', NODE_NS, 'link', 'show', 'dev', ifname], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
     return true;
   } catch {
     return false;

@@ -6,6 +6,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { promisify } from 'node:util';
+import { pidAlive } from '../helpers/run.js';
 
 const execFileP = promisify(execFile);
 
@@ -32,15 +33,6 @@ export async function ip(args: string[]): Promise<string> {
 /** Runs a command inside a namespace (ip netns exec; no shell). */
 export async function inNetns(ns: string, cmd: string, args: string[], timeoutMs = 20_000): Promise<{ stdout: string; stderr: string }> {
   return execFileP('ip', ['netns', 'exec', ns, cmd, ...args], { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Removes namespaces left by an earlier run of this fixture that was killed. */
