@@ -62,31 +62,3 @@ export function captureFilter(userFilter: string | undefined, exclude: readonly 
   if (clauses.length === 0) return user;
   return [...(user === undefined ? [] : [`(${user})`]), ...clauses].join(' and ');
 }
-
-const DEFAULT_PORTS: Readonly<Record<string, number>> = { 'vxlan:': 4789, 'ws:': 80, 'wss:': 443 };
-
-/**
- * The endpoint of an export URL of the CLI contract (`--to`): vxlan://H[:P] (UDP, default
- * 4789), gre://H and erspan://H (GRE), ws://H:P and wss://H:P (TCP, default 80 / 443).
- * Throws RangeError for anything else.
- */
-export function exportEndpointFromUrl(url: string): ExportEndpoint {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new RangeError(`export target "${url}" is not a URL`);
-  }
-  const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
-  switch (u.protocol) {
-    case 'gre:':
-    case 'erspan:':
-      return { host, transport: 'gre' };
-    case 'vxlan:':
-    case 'ws:':
-    case 'wss:':
-      return { host, transport: u.protocol === 'vxlan:' ? 'udp' : 'tcp', port: u.port === '' ? DEFAULT_PORTS[u.protocol]! : Number(u.port) };
-    default:
-      throw new RangeError(`export target "${url}": unknown scheme ${u.protocol} (vxlan, gre, erspan, ws, wss)`);
-  }
-}

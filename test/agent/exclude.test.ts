@@ -1,5 +1,8 @@
 import t from 'tap';
-import { captureFilter, exclusionClause, exportEndpointFromUrl, isBpfHost } from '../../agent/exclude.js';
+import { captureFilter, exclusionClause, isBpfHost } from '../../agent/exclude.js';
+import { parseExportTarget } from '../../agent/export/registry.js';
+
+const exportEndpointFromUrl = (url: string) => parseExportTarget(url).endpoint;
 import { CaptureError, LiveCapture, NATIVE_ERR } from '../../native/index.js';
 
 t.test('one clause per export transport', async (t) => {
@@ -32,14 +35,14 @@ t.test('hosts and ports that could change the meaning of the filter are refused'
   t.throws(() => exclusionClause({ host: '10.0.0.9', transport: 'gre', port: 1 }), RangeError, 'gre has no port');
 });
 
-t.test('export URLs of the CLI contract map to endpoints', async (t) => {
+t.test('export URLs of the CLI contract map to the endpoints the capture leaves out (each transport\'s ExporterKind.endpoint)', async (t) => {
   t.same(exportEndpointFromUrl('vxlan://10.0.0.9?vni=42'), { host: '10.0.0.9', transport: 'udp', port: 4789 });
   t.same(exportEndpointFromUrl('vxlan://10.0.0.9:8472?vni=1'), { host: '10.0.0.9', transport: 'udp', port: 8472 });
   t.same(exportEndpointFromUrl('gre://10.0.0.7?key=5'), { host: '10.0.0.7', transport: 'gre' });
   t.same(exportEndpointFromUrl('erspan://10.0.0.7?session=1&version=2'), { host: '10.0.0.7', transport: 'gre' });
   t.same(exportEndpointFromUrl('ws://collector:9000'), { host: 'collector', transport: 'tcp', port: 9000 });
   t.same(exportEndpointFromUrl('wss://collector'), { host: 'collector', transport: 'tcp', port: 443 });
-  t.same(exportEndpointFromUrl('vxlan://[fd00::9]:4789'), { host: 'fd00::9', transport: 'udp', port: 4789 });
+  t.same(exportEndpointFromUrl('vxlan://[fd00::9]:4789?vni=1'), { host: 'fd00::9', transport: 'udp', port: 4789 });
   t.throws(() => exportEndpointFromUrl('http://x'), RangeError);
   t.throws(() => exportEndpointFromUrl('not a url'), RangeError);
 });
