@@ -12,7 +12,13 @@
  * capture (packet/synth) instead.
  *
  * usage: node dist/bench/reassembly.js [--mb 200] [--runs 3] [--source lab|synth] [--fresh] [--no-cache]
- *                                      [--baseline OTHER/dist/cli/main.js]
+ *                                      [--baseline OTHER/dist/cli/main.js] [--out-dir DIR]
+ *
+ * Both tools write their stream files under the same directory: /dev/shm (tmpfs) when it
+ * exists, else the temporary directory; --out-dir picks another. On a disk the times are
+ * mostly the file system's: on this project's VMs (ext4 mounted with `discard`) writing
+ * into blocks just freed took 3.5 s of kernel time for the 230 MB that take 0.13 s on
+ * tmpfs, whichever tool wrote them, so a disk run measures the disk.
  * Needs root for the lab. Not part of the test suite.
  *
  * The module also exports recordLabCapture() (used by test/cli/streams-tcpflow.test.ts), and
@@ -279,6 +285,7 @@ async function main(): Promise<void> {
       concurrency: { type: 'string', default: '64' },
       seed: { type: 'string', default: '1' },
       baseline: { type: 'string' },
+      'out-dir': { type: 'string' },
     },
   });
   if (values.role === 'traffic') {
@@ -290,7 +297,8 @@ async function main(): Promise<void> {
   const source = values.source;
   if (source !== 'lab' && source !== 'synth') throw new Error('--source must be lab or synth');
   const file = join(tmpdir(), `podspan-bench-streams-${source}-${values.mb}mb.pcap`);
-  const outRoot = join(tmpdir(), 'podspan-bench-streams-out');
+  const outBase = values['out-dir'] ?? (existsSync('/dev/shm') ? '/dev/shm' : tmpdir());
+  const outRoot = join(outBase, 'podspan-bench-streams-out');
   if (values.fresh) rmSync(file, { force: true });
   if (existsSync(file) && statSync(file).size >= targetBytes) {
     console.log(`bench/reassembly: cached capture ${file}`);
@@ -324,7 +332,7 @@ async function main(): Promise<void> {
     rmSync(outRoot, { recursive: true, force: true });
   }
   const tcpflow = best[0]!;
-  console.log(`bench/reassembly: ${mb.toFixed(1)} MB ${source} capture, best of ${runs} (taking turns)`);
+  console.log(`bench/reassembly: ${mb.toFixed(1)} MB ${source} capture, best of ${runs} (taking turns), output under ${outBase}`);
   cmds.forEach((c, k) => console.log(`  ${c.name.padEnd(18)} ${best[k]!.toFixed(3)} s  (${(mb / best[k]!).toFixed(0)} MB/s)`));
   console.log(`  speed ratio podspan/tcpflow = ${(tcpflow / best[1]!).toFixed(2)} (target >= 1.0)`);
   if (values.baseline !== undefined) console.log(`  speed ratio baseline/tcpflow = ${(tcpflow / best[2]!).toFixed(2)}`);

@@ -6,11 +6,31 @@ import type { PacketRecord } from '../packet/capfile/types.js';
 const CHUNK = 1 << 20;
 
 /**
- * Opens FILE, or standard input for '-', as a stream of chunks. For a file, the caller may
- * answer `next(true)` to say that the chunk before the one just received is no longer
- * referenced, so its memory is read into again; any other answer leaves it alone.
+ * Where a file is read into: `chunk()` gives a buffer (of at least 64 KiB) to read into,
+ * `release()` takes back one that the consumer no longer refers to. The default keeps
+ * CHUNK-byte buffers for reuse.
  */
-export async function* inputChunks(path: string): AsyncGenerator<Buffer, void, boolean | undefined> {
+export interface ChunkSource {
+  chunk(): Buffer | Promise<Buffer>;
+  release(buf: Buffer): void;
+}
+
+function reusedChunks(): ChunkSource {
+  const spare: Buffer[] = [];
+  return {
+    chunk: () => spare.pop() ?? Buffer.allocUnsafeSlow(CHUNK),
+    release: (buf) => {
+      spare.push(buf);
+    },
+  };
+}
+
+/**
+ * Opens FILE, or standard input for '-', as a stream of chunks. For a file, the caller may
+ * answer `next(true)` to say that the chunks before the one just received are no longer
+ * referenced, so they go back to `source`; any other answer keeps them.
+ */
+export async function* inputChunks(path: string, source: ChunkSource = reusedChunks()): AsyncGenerator<Buffer, void, boolean | undefined> {
   if (path === '-') {
     for await (const c of process.stdin) yield c as Buffer;
     return;
@@ -32,27 +52,37 @@ export async function* inputChunks(path: string): AsyncGenerator<Buffer, void, b
   const fh = await open(path, 'r');
   let pending: Promise<{ bytesRead: number }> | undefined;
   try {
-    const spare: Buffer[] = [];
-    let older: Buffer | undefined;
-    let buf: Buffer = Buffer.allocUnsafeSlow(CHUNK);
-    pending = fh.read(buf, 0, CHUNK, null);
+    // Chunks before the current one, still referenced by the consumer (a record longer than a chunk).
+    const older: Buffer[] = [];
+    let buf: Buffer = await source.chunk();
+    pending = fh.read(buf, 0, buf.length, null);
     for (;;) {
       const { bytesRead } = await pending;
       pending = undefined;
-      if (bytesRead === 0) return;
+      if (bytesRead === 0) {
+        source.release(buf);
+        return;
+      }
       const cur = buf;
-      buf = spare.pop() ?? Buffer.allocUnsafeSlow(CHUNK);
-      pending = fh.read(buf, 0, CHUNK, null);
-      // The answer is about the chunk before this one.
+      buf = await source.chunk();
+      pending = fh.read(buf, 0, buf.length, null);
+      // The answer is about the chunks before this one.
       const recycle = yield cur.subarray(0, bytesRead);
-      if (recycle === true && older !== undefined) spare.push(older);
-      older = cur;
+      if (recycle === true) for (let b = older.pop(); b !== undefined; b = older.pop()) source.release(b);
+      older.push(cur);
     }
   } finally {
     // Stopped early (the consumer threw): let the read in flight finish before closing.
     if (pending !== undefined) await pending.catch(() => undefined);
     await fh.close();
   }
+}
+
+export interface ForEachRecordOptions {
+  /** Buffers to read into (default: reused private ones). */
+  source?: ChunkSource;
+  /** Called after the records of each chunk read. */
+  onChunkDone?: () => void;
 }
 
 /**
@@ -65,9 +95,9 @@ export async function forEachRecord(
   path: string,
   onRecord: (rec: PacketRecord, reader: CapfileReader) => Promise<void> | undefined | void,
   reader: CapfileReader = new CapfileReader(),
+  opts: ForEachRecordOptions = {},
 ): Promise<CapfileReader> {
-  const chunks = inputChunks(path);
-  let prev: Buffer | undefined;
+  const chunks = inputChunks(path, opts.source);
   let recycle = false;
   for (let it = await chunks.next(); !it.done; it = await chunks.next(recycle)) {
     const chunk = it.value;
@@ -76,10 +106,10 @@ export async function forEachRecord(
       const p = onRecord(rec, reader);
       if (p) await p;
     }
-    // Everything the reader still needs lies in the chunk just pushed: the one before it is
-    // free (a record longer than a chunk keeps both referenced, and then nothing is reused).
-    recycle = prev !== undefined && reader.bufferedBytes <= chunk.length;
-    prev = chunk;
+    // Everything the reader still needs lies in the chunk just pushed: the ones before it are
+    // free (a record longer than a chunk keeps them referenced until a later chunk).
+    recycle = reader.bufferedBytes <= chunk.length;
+    opts.onChunkDone?.();
   }
   reader.end();
   for (let rec = reader.next(); rec !== null; rec = reader.next()) {

@@ -1,36 +1,38 @@
 /**
- * The output files of `podspan streams`. Appended bytes are gathered per file in
- * BUFFER_BYTES buffers on the main thread; full buffers, and a file's last buffer when it is
- * retired, are handed (transferred, not copied) in batches to one worker thread
- * (cli/streams-io.ts) that opens, writes and closes the files in the order queued. The
- * kernel's share of the work (file creation, copying into the page cache) thus runs beside
- * the reassembly, and a small direction costs one open, one write and one close, with no
- * per-file round trip through the event loop.
+ * The output files of `podspan streams`, written by one worker thread (cli/streams-io.ts)
+ * without copying the bytes on the main thread.
  *
- * Bounded: a file holds a buffer while it is active (at most `maxActive` files; the least
- * recently used is retired first: its buffer written and its descriptor closed; appended to
- * again, it is reopened for append); at most `maxQueuedBuffers` buffers are with the worker,
- * beyond that `busy()` tells the producer to wait (`idle()`). Buffers come back from the
- * worker and are reused, so steady state allocates nothing.
+ * The capture is read into shared chunks (SharedArrayBuffer, CHUNK_BYTES each, from
+ * `chunk()`): a segment delivered in order is a view of one of them, so `append()` only
+ * queues [file, chunk, offset, length]. Data that is not in a shared chunk (held out of
+ * order by the reassembler, a record that straddled two reads, standard input) is copied
+ * into a shared side chunk first. Queued operations go to the worker in batches
+ * (`submit()`, once per input chunk); the worker gathers each file's pieces of a batch into
+ * one writev(2). A chunk is reused once the reader has released it and every batch that
+ * points into it has been written.
+ *
+ * Bounded: at most `maxChunks` chunks exist (the reader waits in `chunk()` for one to come
+ * back, and `busy()` tells the producer to wait while side chunks are over their share);
+ * at most `maxActive` files are open at once in the worker (the least recently used is
+ * closed first; appended to again, it is reopened for append).
  *
  * Errors (ENOSPC, EACCES, …) are reported by the worker with the file's path; the first is
- * thrown as PODSPAN_ERR_IO by `idle()` and `flush()`.
+ * thrown as PODSPAN_ERR_IO by `chunk()`, `idle()` and `flush()`.
  */
 import { Worker } from 'node:worker_threads';
 import { ERR, PodspanError } from '../packet/errors.js';
-import { OP_APPEND, OP_CLOSE, OP_DATA, OP_OPEN, OP_WORDS, type IoBatch, type IoReply } from './streams-io.js';
+import { OP_APPEND, OP_CLOSE, OP_DATA, OP_OPEN, OP_WORDS, type IoBatch, type IoReply, type IoSlots } from './streams-io.js';
 
-/** Size of the gather buffers: a direction's bytes are written in pieces of this size. */
-export const BUFFER_BYTES = 64 * 1024;
-/** A batch is sent when it holds this many buffers or operations, or when the worker is idle. */
-const BATCH_BUFFERS = 16;
-const BATCH_OPS = 512;
+/** Size of a shared chunk: a read of the capture, or a side buffer. */
+export const CHUNK_BYTES = 2 << 20;
+/** Operations queued above which a batch is sent without waiting for submit(). */
+const BATCH_OPS = 8192;
 
 export interface StreamFilesOptions {
-  /** Files holding a buffer (and a descriptor) at once; default 256. */
+  /** Files open at once in the worker; default 256. */
   maxActive?: number;
-  /** Buffers with the worker above which busy() says wait; default 128 (8 MiB). */
-  maxQueuedBuffers?: number;
+  /** Shared chunks at most (reads in flight, read chunks being written, side chunks); default 16 (32 MiB). */
+  maxChunks?: number;
 }
 
 /** One output file. Created by StreamFiles.file(). */
@@ -40,14 +42,11 @@ export class OutFile {
   bytes = 0;
   /** @internal */
   readonly id: number;
-  /** @internal gathered bytes not yet submitted */
-  buf: Buffer | null = null;
-  len = 0;
-  /** @internal in the queued operations, the file is open (its next data needs no OP_OPEN) */
+  /** @internal open in the queued operations (its next data needs no OP_OPEN) */
   open = false;
   /** @internal some data was queued (later opens append) */
   submitted = false;
-  /** @internal LRU of active files */
+  /** @internal LRU of open files */
   active = false;
   prev: OutFile | null = null;
   next: OutFile | null = null;
@@ -58,100 +57,156 @@ export class OutFile {
   }
 }
 
+/** A SharedArrayBuffer chunk and who holds it: the reader, the side writer, each batch in flight that points into it. */
+class SharedChunk {
+  readonly buf: Buffer;
+  refs = 0;
+  /** A side chunk (copied data) until it is free again. */
+  side = false;
+  /** Sequence number of the last batch that took a reference. */
+  batch = -1;
+  constructor(
+    readonly slot: number,
+    bytes: number,
+  ) {
+    this.buf = Buffer.from(new SharedArrayBuffer(bytes));
+  }
+}
+
 export class StreamFiles {
   private readonly maxActive: number;
-  private readonly maxQueued: number;
-  /** Started at the first batch (a run that writes nothing costs no thread). */
+  private readonly maxChunks: number;
+  /** Started when reading starts, or at the first batch. */
   private worker: Worker | null = null;
-  /** LRU of active files: head least recently used. */
+  /** LRU of open files: head least recently used. */
   private head: OutFile | null = null;
   private tail: OutFile | null = null;
   private activeCount = 0;
   private nextId = 1;
-  private readonly spare: Buffer[] = [];
-  /** The batch being built. */
-  private ops: number[] = [];
+  private readonly chunks: SharedChunk[] = [];
+  private readonly byBuffer = new Map<ArrayBufferLike, SharedChunk>();
+  private readonly free: SharedChunk[] = [];
+  /** Slots the worker has been told of. */
+  private registered = 0;
+  private side: SharedChunk | null = null;
+  private sideLen = 0;
+  private sideChunks = 0;
+  /** The batch being built: its operations, paths and the chunks it points into. */
+  private ops = new Int32Array(OP_WORDS * 1024);
+  private opsLen = 0;
   private paths: string[] = [];
-  private bufs: ArrayBuffer[] = [];
-  /** Batches and buffers with the worker. */
-  private inFlight = 0;
-  private queuedBuffers = 0;
+  private held: SharedChunk[] = [];
+  private seq = 0;
+  /** Chunks referenced by each batch in flight, by sequence number. */
+  private readonly inFlight = new Map<number, SharedChunk[]>();
   private error: PodspanError | null = null;
   private wake: (() => void) | null = null;
   private wakePromise: Promise<void> | null = null;
 
   constructor(opts: StreamFilesOptions = {}) {
     this.maxActive = opts.maxActive ?? 256;
-    this.maxQueued = opts.maxQueuedBuffers ?? 128;
-  }
-
-  private startWorker(): Worker {
-    const w = new Worker(new URL('./streams-io.js', import.meta.url));
-    w.on('message', (r: IoReply) => this.onReply(r));
-    w.on('error', (e) => {
-      this.error ??= new PodspanError(ERR.IO, `stream file writer failed: ${e.message}`);
-      this.inFlight = 0;
-      this.queuedBuffers = 0;
-      this.changed();
-    });
-    this.worker = w;
-    return w;
+    this.maxChunks = Math.max(4, opts.maxChunks ?? 16);
   }
 
   file(path: string): OutFile {
     return new OutFile(path, this.nextId++);
   }
 
-  /** Appends a copy of `data` (valid during the call only) to `f`. */
+  /**
+   * A shared chunk of CHUNK_BYTES for the reader to read into, held until `release()`;
+   * waits while every chunk is taken. Data appended from it is not copied.
+   */
+  async chunk(): Promise<Buffer> {
+    // Reading starts: so does the worker (its start-up overlaps the first chunk's reassembly).
+    if (this.worker === null) this.startWorker();
+    for (;;) {
+      this.check();
+      const c = this.take();
+      if (c !== null) return c.buf;
+      // The reader holds every chunk (one record longer than all of them): a private
+      // buffer, whose data is copied like any other.
+      if (this.inFlight.size === 0 && this.opsLen === 0) return Buffer.allocUnsafeSlow(CHUNK_BYTES);
+      // Everything is with the worker or the reader: what is queued must go out to come back.
+      this.submit();
+      await this.waitChange();
+    }
+  }
+
+  /** The reader no longer refers to `buf` (a chunk from `chunk()`). */
+  release(buf: Buffer): void {
+    const c = this.byBuffer.get(buf.buffer);
+    if (c !== undefined) this.unref(c);
+  }
+
+  /** Appends `data` to `f`: queued as a view when it lies in a shared chunk, else copied into a side chunk first. */
   append(f: OutFile, data: Buffer): void {
     const n = data.length;
     if (n === 0) return;
     f.bytes += n;
     this.touch(f);
-    let done = 0;
-    while (done < n) {
-      let b = f.buf;
-      if (b === null) b = f.buf = this.spare.pop() ?? Buffer.from(new ArrayBuffer(BUFFER_BYTES));
-      const room = BUFFER_BYTES - f.len;
-      const k = n - done < room ? n - done : room;
-      // TypedArray#set: no Buffer#copy argument checks.
-      b.set(k === n ? data : data.subarray(done, done + k), f.len);
-      f.len += k;
+    const c = this.byBuffer.get(data.buffer);
+    if (c !== undefined) {
+      this.op(f, OP_DATA, c, data.byteOffset, n);
+      return;
+    }
+    for (let done = 0; done < n; ) {
+      let s = this.side;
+      if (s === null || this.sideLen === CHUNK_BYTES) s = this.newSide();
+      const k = Math.min(n - done, CHUNK_BYTES - this.sideLen);
+      s.buf.set(k === n ? data : data.subarray(done, done + k), this.sideLen);
+      this.op(f, OP_DATA, s, this.sideLen, k);
+      this.sideLen += k;
       done += k;
-      if (f.len === BUFFER_BYTES) this.queue(f, false);
     }
   }
 
-  /** No more bytes for now: write what `f` holds and close it (it may be appended to again). */
+  /** No more bytes for now: close `f` (it may be appended to again). */
   retire(f: OutFile): void {
     if (f.active) this.unlink(f);
-    if (f.len > 0 || f.open) this.queue(f, true);
-    if (f.buf !== null) {
-      this.spare.push(f.buf);
-      f.buf = null;
+    if (f.open) {
+      this.op(f, OP_CLOSE, null, 0, 0);
+      f.open = false;
     }
+  }
+
+  /** Sends what is queued to the worker. */
+  submit(): void {
+    if (this.opsLen === 0) return;
+    const seq = this.seq++;
+    const batch: IoBatch = { type: 'batch', seq, ops: this.ops.slice(0, this.opsLen), paths: this.paths };
+    this.inFlight.set(seq, this.held);
+    this.opsLen = 0;
+    this.paths = [];
+    this.held = [];
+    const w = this.worker ?? this.startWorker();
+    if (this.registered < this.chunks.length) {
+      const msg: IoSlots = { type: 'slots', first: this.registered, chunks: this.chunks.slice(this.registered).map((c) => c.buf.buffer as SharedArrayBuffer) };
+      this.registered = this.chunks.length;
+      w.postMessage(msg);
+    }
+    w.postMessage(batch);
   }
 
   /** True when the producer should wait for idle() before appending more. */
   busy(): boolean {
-    if (this.ops.length > 0 && this.inFlight === 0) this.send();
-    return this.queuedBuffers > this.maxQueued || this.error !== null;
+    return this.sideChunks > this.maxChunks / 2 || this.error !== null;
   }
 
   /** Resolves when busy() turns false. Throws the first write error. */
   async idle(): Promise<void> {
     this.check();
     while (this.busy()) {
+      this.submit();
       await this.waitChange();
       this.check();
     }
   }
 
-  /** Retires every file and resolves once everything is written and closed; throws the first error. Files may be appended to again. */
+  /** Closes every file and resolves once everything is written; throws the first error. Files may be appended to again. */
   async flush(): Promise<void> {
     while (this.head !== null) this.retire(this.head);
-    if (this.ops.length > 0) this.send();
-    while (this.inFlight > 0) await this.waitChange();
+    this.submit();
+    while (this.inFlight.size > 0) await this.waitChange();
     this.check();
   }
 
@@ -171,45 +226,98 @@ export class StreamFiles {
 
   // ---- internals ----------------------------------------------------------------------
 
-  private queue(f: OutFile, close: boolean): void {
-    let flags = 0;
-    const b = f.buf;
-    if (f.len > 0 && b !== null) {
-      flags |= OP_DATA;
-      if (!f.open) {
-        flags |= OP_OPEN | (f.submitted ? OP_APPEND : 0);
-        this.paths.push(f.path);
-        f.open = true;
-      }
-      this.bufs.push(b.buffer as ArrayBuffer);
-      this.queuedBuffers++;
-      f.submitted = true;
-      f.buf = null;
-    }
-    if (close && f.open) {
-      flags |= OP_CLOSE;
-      f.open = false;
-    }
-    if (flags !== 0) this.ops.push(f.id, flags, f.len);
-    f.len = 0;
-    if (this.bufs.length >= BATCH_BUFFERS || this.ops.length >= OP_WORDS * BATCH_OPS || this.inFlight === 0) this.send();
+  private startWorker(): Worker {
+    const w = new Worker(new URL('./streams-io.js', import.meta.url));
+    w.on('message', (r: IoReply) => this.onReply(r));
+    w.on('error', (e) => {
+      this.error ??= new PodspanError(ERR.IO, `stream file writer failed: ${e.message}`);
+      for (const held of this.inFlight.values()) for (const c of held) this.unref(c);
+      this.inFlight.clear();
+      this.changed();
+    });
+    this.worker = w;
+    return w;
   }
 
-  private send(): void {
-    const batch: IoBatch = { ops: Int32Array.from(this.ops), paths: this.paths, bufs: this.bufs };
-    this.ops = [];
-    this.paths = [];
-    this.bufs = [];
-    this.inFlight++;
-    (this.worker ?? this.startWorker()).postMessage(batch, [batch.ops.buffer as ArrayBuffer, ...batch.bufs]);
+  /** A free chunk with one reference, or null when maxChunks are taken. */
+  private take(): SharedChunk | null {
+    let c = this.free.pop() ?? null;
+    if (c === null && this.chunks.length < this.maxChunks) {
+      c = new SharedChunk(this.chunks.length, CHUNK_BYTES);
+      this.chunks.push(c);
+      this.byBuffer.set(c.buf.buffer, c);
+    }
+    if (c !== null) c.refs = 1;
+    return c;
+  }
+
+  /**
+   * A side chunk to copy into. Past maxChunks one is made anyway (busy() then holds the
+   * producer back; what one record delivers at once is bounded by the reassembler's caps)
+   * and kept for reuse.
+   */
+  private newSide(): SharedChunk {
+    const old = this.side;
+    if (old !== null) {
+      this.side = null;
+      this.unref(old);
+    }
+    let c = this.take();
+    if (c === null) {
+      c = new SharedChunk(this.chunks.length, CHUNK_BYTES);
+      this.chunks.push(c);
+      this.byBuffer.set(c.buf.buffer, c);
+      c.refs = 1;
+    }
+    c.side = true;
+    this.side = c;
+    this.sideLen = 0;
+    this.sideChunks++;
+    return c;
+  }
+
+  private unref(c: SharedChunk): void {
+    if (--c.refs > 0) return;
+    if (c.side) {
+      c.side = false;
+      this.sideChunks--;
+    }
+    this.free.push(c);
+  }
+
+  private op(f: OutFile, flags: number, c: SharedChunk | null, off: number, len: number): void {
+    if ((flags & OP_DATA) !== 0 && !f.open) {
+      flags |= OP_OPEN | (f.submitted ? OP_APPEND : 0);
+      this.paths.push(f.path);
+      f.open = true;
+      f.submitted = true;
+    }
+    if (c !== null && c.batch !== this.seq) {
+      c.batch = this.seq;
+      c.refs++;
+      this.held.push(c);
+    }
+    let o = this.ops;
+    const at = this.opsLen;
+    if (at + OP_WORDS > o.length) {
+      o = new Int32Array(o.length * 2);
+      o.set(this.ops);
+      this.ops = o;
+    }
+    o[at] = f.id;
+    o[at + 1] = flags;
+    o[at + 2] = c === null ? -1 : c.slot;
+    o[at + 3] = off;
+    o[at + 4] = len;
+    this.opsLen = at + OP_WORDS;
+    if (this.opsLen >= OP_WORDS * BATCH_OPS) this.submit();
   }
 
   private onReply(r: IoReply): void {
-    this.inFlight--;
-    this.queuedBuffers -= r.bufs.length;
-    for (const ab of r.bufs) if (this.spare.length < this.maxActive + this.maxQueued) this.spare.push(Buffer.from(ab));
+    const held = this.inFlight.get(r.seq);
+    this.inFlight.delete(r.seq);
+    if (held !== undefined) for (const c of held) this.unref(c);
     if (r.error !== null) this.error ??= new PodspanError(ERR.IO, `cannot ${r.error.what} ${r.error.path}: ${r.error.code} (check the output directory: space, permissions)`);
-    if (this.ops.length > 0 && this.inFlight === 0) this.send();
     this.changed();
   }
 

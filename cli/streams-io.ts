@@ -1,72 +1,144 @@
 /**
- * Worker thread of StreamFiles (cli/streams-files.ts): runs the open(2), write(2) and
- * close(2) calls of `podspan streams`, in the order the main thread queued them, so the
- * kernel's share of writing the files runs beside the reassembly. Batches arrive as
- * { ops, paths, bufs }: `ops` is a flat Int32Array of OP_WORDS-word records
- * [fileId, flags, len]; a record with OP_OPEN takes the next path, one with OP_DATA the
- * next buffer (its first `len` bytes). Every buffer is transferred back with the reply,
- * with the first error. After an error, later operations are skipped (the run fails with
- * PODSPAN_ERR_IO).
+ * Worker thread of StreamFiles (cli/streams-files.ts): runs the open(2), writev(2) and
+ * close(2) calls of `podspan streams`, so the kernel's share of writing the files runs
+ * beside the reassembly.
+ *
+ * The bytes are never copied between threads: they stay in SharedArrayBuffer chunks that
+ * both threads see (the input file's read buffers, and side buffers for data the
+ * reassembler held out of order). A `slots` message registers chunks by slot number; a
+ * batch is a flat Int32Array of OP_WORDS-word records [fileId, flags, slot, offset, len]
+ * plus the paths of its OP_OPEN records, in order. A file's data records are gathered and
+ * written with one writev per file per batch (in the order queued; files are independent),
+ * before the file is closed and at the end of the batch. Each batch is answered with its
+ * sequence number and the first error, after which later operations are skipped (the run
+ * fails with PODSPAN_ERR_IO).
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, writeSync, writevSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 
 export const OP_OPEN = 1;
 export const OP_APPEND = 2;
 export const OP_DATA = 4;
 export const OP_CLOSE = 8;
-export const OP_WORDS = 3;
+export const OP_WORDS = 5;
+
+/** Views per writev(2) call; Linux's IOV_MAX is 1024. */
+const IOV_MAX = 1024;
+
+export interface IoSlots {
+  type: 'slots';
+  /** Chunks for slots first, first + 1, … */
+  first: number;
+  chunks: SharedArrayBuffer[];
+}
 
 export interface IoBatch {
+  type: 'batch';
+  seq: number;
   ops: Int32Array;
   paths: string[];
-  bufs: ArrayBuffer[];
 }
 
 export interface IoReply {
-  bufs: ArrayBuffer[];
+  seq: number;
   /** The first failure: what was done, to which path, and errno's code. */
   error: { what: string; path: string; code: string } | null;
 }
 
+interface OpenFile {
+  fd: number;
+  path: string;
+  /** Views gathered in this batch, not yet written. */
+  views: Uint8Array[];
+  bytes: number;
+}
+
+/** Writes every view, in order, resuming after a short write. */
+function writeAll(fd: number, views: Uint8Array[], bytes: number): void {
+  for (let i = 0; i < views.length; i += IOV_MAX) {
+    const part = i === 0 && views.length <= IOV_MAX ? views : views.slice(i, i + IOV_MAX);
+    let want = 0;
+    if (part === views) want = bytes;
+    else for (const v of part) want += v.length;
+    const n = writevSync(fd, part);
+    if (n === want) continue;
+    // A short write (a full disk reports itself on the retry): write the rest view by view.
+    let skip = n;
+    for (const v of part) {
+      if (skip >= v.length) {
+        skip -= v.length;
+        continue;
+      }
+      for (let done = skip; done < v.length; ) done += writeSync(fd, v, done, v.length - done);
+      skip = 0;
+    }
+  }
+}
+
 if (parentPort !== null) {
   const port = parentPort;
-  const fds = new Map<number, { fd: number; path: string }>();
+  const chunks: SharedArrayBuffer[] = [];
+  const files = new Map<number, OpenFile>();
+  /** Files with views gathered in the current batch. */
+  const dirty: OpenFile[] = [];
   let error: IoReply['error'] = null;
-  port.on('message', (m: IoBatch) => {
-    const { ops, paths, bufs } = m;
+  let what = '';
+  let at = '';
+
+  const flush = (f: OpenFile): void => {
+    if (f.views.length === 0) return;
+    what = 'write';
+    at = f.path;
+    writeAll(f.fd, f.views, f.bytes);
+    f.views = [];
+    f.bytes = 0;
+  };
+
+  const run = (m: IoBatch): void => {
+    const { ops, paths } = m;
     let pi = 0;
-    let bi = 0;
-    for (let i = 0; i + OP_WORDS <= ops.length; i += OP_WORDS) {
-      const id = ops[i]!;
-      const flags = ops[i + 1]!;
-      const len = ops[i + 2]!;
-      const path = (flags & OP_OPEN) !== 0 ? paths[pi++]! : undefined;
-      const buf = (flags & OP_DATA) !== 0 ? bufs[bi++]! : undefined;
-      if (error !== null) continue;
-      let what = 'create';
-      let at = path ?? fds.get(id)?.path ?? '';
-      try {
-        if (path !== undefined) fds.set(id, { fd: openSync(path, (flags & OP_APPEND) !== 0 ? 'a' : 'w'), path });
-        const f = fds.get(id);
+    try {
+      for (let i = 0; i + OP_WORDS <= ops.length; i += OP_WORDS) {
+        const id = ops[i]!;
+        const flags = ops[i + 1]!;
+        let f = files.get(id);
+        if ((flags & OP_OPEN) !== 0) {
+          const path = paths[pi++]!;
+          what = 'create';
+          at = path;
+          f = { fd: openSync(path, (flags & OP_APPEND) !== 0 ? 'a' : 'w'), path, views: [], bytes: 0 };
+          files.set(id, f);
+        }
         if (f === undefined) continue;
-        at = f.path;
-        if (buf !== undefined) {
-          what = 'write';
-          const view = new Uint8Array(buf, 0, len);
-          for (let done = 0; done < len; ) done += writeSync(f.fd, view, done, len - done);
+        if ((flags & OP_DATA) !== 0) {
+          const len = ops[i + 4]!;
+          if (f.views.length === 0) dirty.push(f);
+          f.views.push(new Uint8Array(chunks[ops[i + 2]!]!, ops[i + 3]!, len));
+          f.bytes += len;
         }
         if ((flags & OP_CLOSE) !== 0) {
+          flush(f);
+          files.delete(id);
           what = 'close';
-          fds.delete(id);
+          at = f.path;
           closeSync(f.fd);
         }
-      } catch (e) {
-        const err = e as NodeJS.ErrnoException;
-        error = { what, path: at, code: err.code ?? err.message };
       }
+      for (const f of dirty) flush(f);
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      error = { what, path: at, code: err.code ?? err.message };
     }
-    const reply: IoReply = { bufs, error };
-    port.postMessage(reply, bufs);
+    dirty.length = 0;
+  };
+
+  port.on('message', (m: IoSlots | IoBatch) => {
+    if (m.type === 'slots') {
+      for (let k = 0; k < m.chunks.length; k++) chunks[m.first + k] = m.chunks[k]!;
+      return;
+    }
+    if (error === null) run(m);
+    const reply: IoReply = { seq: m.seq, error };
+    port.postMessage(reply);
   });
 }

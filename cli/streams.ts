@@ -196,7 +196,7 @@ export async function runStreams(file: string, opts: StreamsOptions): Promise<nu
       // Connections closed by this segment (evictions) may have filled the output, data the
       // files: wait for them.
       return out.pending ?? writer.pending();
-    });
+    }, undefined, { source: writer.files, onChunkDone: () => writer.files.submit() });
     ra.flushAll();
   } finally {
     // Also after a read error: what was reassembled up to it is written.

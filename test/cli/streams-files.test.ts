@@ -1,0 +1,79 @@
+import t from 'tap';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { StreamFiles, CHUNK_BYTES } from '../../cli/streams-files.js';
+import { prng } from '../../packet/synth/prng.js';
+
+// StreamFiles writes views of shared read chunks without copying them, copies everything
+// else into side chunks, and reuses a chunk only once every write from it is done. These
+// tests fill chunks, append views of them and of private buffers to many files, overwrite
+// each chunk as soon as StreamFiles hands it out again, and compare every file with what
+// was appended.
+
+t.test('files hold exactly the bytes appended, through chunk reuse, side copies and LRU reopening', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'podspan-sf-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const rand = prng(7);
+  // Few chunks and few open files: every chunk is reused many times, every file is closed
+  // and reopened for append.
+  const sf = new StreamFiles({ maxChunks: 4, maxActive: 3 });
+  const nFiles = 9;
+  const files = Array.from({ length: nFiles }, (_, i) => sf.file(join(dir, `f${i}`)));
+  const expect: Buffer[][] = files.map(() => []);
+  for (let round = 0; round < 24; round++) {
+    const chunk = await sf.chunk();
+    // Overwrite the chunk (as a read does): if a write from its previous use were still
+    // pending, the file would get these bytes instead.
+    for (let i = 0; i < chunk.length; i += 4) chunk.writeUInt32LE((rand() * 0x1_0000_0000) >>> 0, i);
+    for (let k = 0; k < 40; k++) {
+      const len = 1 + Math.floor(rand() * 20_000);
+      const at = Math.floor(rand() * (chunk.length - len));
+      const f = Math.floor(rand() * nFiles);
+      const view = chunk.subarray(at, at + len);
+      expect[f]!.push(Buffer.from(view));
+      sf.append(files[f]!, view);
+      if (k % 10 === 0) {
+        // A private buffer (as out-of-order data is): copied, and overwritten right after.
+        const own = Buffer.alloc(1 + Math.floor(rand() * 3000), round + k);
+        expect[f]!.push(Buffer.from(own));
+        sf.append(files[f]!, own);
+        own.fill(0xee);
+      }
+    }
+    sf.submit();
+    sf.release(chunk);
+    if (sf.busy()) await sf.idle();
+  }
+  // A private buffer longer than a side chunk is split across side chunks.
+  const big = Buffer.alloc(CHUNK_BYTES + 12345);
+  for (let i = 0; i < big.length; i++) big[i] = (i * 31) & 0xff;
+  expect[0]!.push(Buffer.from(big));
+  sf.append(files[0]!, big);
+  await sf.close();
+  for (let i = 0; i < nFiles; i++) {
+    const want = Buffer.concat(expect[i]!);
+    t.equal(files[i]!.bytes, want.length, `f${i}: bytes counted`);
+    t.ok(readFileSync(join(dir, `f${i}`)).equals(want), `f${i}: ${want.length} bytes identical`);
+  }
+});
+
+t.test('a file never appended to is not created', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'podspan-sf-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const sf = new StreamFiles();
+  const f = sf.file(join(dir, 'empty'));
+  sf.retire(f);
+  await sf.close();
+  t.equal(existsSync(join(dir, 'empty')), false);
+});
+
+t.test('a file that cannot be created is reported with its path and PODSPAN_ERR_IO', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'podspan-sf-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const sf = new StreamFiles();
+  // Its directory does not exist (root or not).
+  const f = sf.file(join(dir, 'd', 'missing', 'x.c2s'));
+  sf.append(f, Buffer.from('abc'));
+  await t.rejects(sf.close(), { code: 'PODSPAN_ERR_IO', message: /missing\/x\.c2s/ });
+});
