@@ -183,7 +183,7 @@ export async function runStreams(file: string, opts: StreamsOptions): Promise<nu
   const ra = new TcpReassembler(writer, reassembly);
   const parser = new Parser();
   let tcpPackets = 0;
-  // IPv4 fragments of TCP are put back together before reassembly (capture time drives the
+  // IPv4 and IPv6 fragments of TCP are put back together before reassembly (capture time drives the
   // defragmenter's timeouts).
   const feed = new TcpSegmentFeed();
   try {
@@ -205,6 +205,6 @@ export async function runStreams(file: string, opts: StreamsOptions): Promise<nu
   await out.flush();
   process.stderr.write(summary(ra, tcpPackets));
   const dc = feed.defrag.counters;
-  if (dc.receivedFragments > 0) process.stderr.write(`podspan: ${dc.receivedFragments} IPv4 fragments, ${dc.datagrams} datagrams reassembled\n`);
+  if (dc.receivedFragments > 0) process.stderr.write(`podspan: ${dc.receivedFragments} IP fragments, ${dc.datagrams} datagrams reassembled\n`);
   return 0;
 }

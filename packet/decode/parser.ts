@@ -148,6 +148,8 @@ export class Parser {
   ipProto = 0;
   /** IPv4 MF or offset != 0; IPv6 fragment header with M or offset != 0. */
   isFragment = false;
+  /** Offset in `data` of the innermost IPv6 packet's Fragment header; 0 when it has none (RFC 8200 §4.5). */
+  ipv6FragOffset = 0;
   /** Bytes after the IP header and extension headers claimed by the IP length (or the rest of the frame under TSO / BIG TCP with length 0). */
   ipPayloadLen = 0;
 
@@ -248,6 +250,7 @@ export class Parser {
     this.ipDstOffset = 0;
     this.ipProto = 0;
     this.isFragment = false;
+    this.ipv6FragOffset = 0;
     this.ipPayloadLen = 0;
     this.resetL4();
 
@@ -640,6 +643,7 @@ export class Parser {
     this.ipDstOffset = off + IPV4_OFF.DST;
     this.ipProto = proto;
     this.isFragment = (ff & (IPV4_FRAG_MASK.MF | IPV4_FRAG_MASK.OFFSET)) !== 0;
+    this.ipv6FragOffset = 0;
     this.extCount = 0;
     this.resetL4();
 
@@ -701,6 +705,7 @@ export class Parser {
     this.ipDstOffset = off + IPV6_OFF.DST;
     this.ipProto = nh;
     this.isFragment = false;
+    this.ipv6FragOffset = 0;
     this.extCount = 0;
     this.resetL4();
 
@@ -759,6 +764,8 @@ export class Parser {
         const fo = d.readUInt16BE(p - len + IPV6_EXT_OFF.FRAG_OFFSET_M);
         const fragOffset = fo >>> 3;
         this.isFragment = fragOffset !== 0 || (fo & 1) !== 0;
+        // The first Fragment header counts (a second one is not RFC 8200's, and not ours to undo).
+        if (this.ipv6FragOffset === 0) this.ipv6FragOffset = p - len;
         if (fragOffset !== 0) {
           this.off = p;
           this.ipProto = nh;

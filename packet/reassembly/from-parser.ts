@@ -7,8 +7,11 @@ import type { Parser } from '../decode/parser.js';
 import { DECODE_STATUS } from '../decode/status.js';
 import { DEFRAG_STATUS, Defragmenter, type FragmentIn } from './defrag.js';
 import type { TcpSegmentIn } from './tcp.js';
+import { IPV6_MAX_EXT_HEADERS } from '../wire/ipv6.js';
 
 const IPPROTO_TCP = 6;
+const IPPROTO_DSTOPTS = 60;
+const IPPROTO_AH = 51;
 const EMPTY = Buffer.alloc(0);
 
 /** A segment to fill and reuse. */
@@ -44,10 +47,9 @@ export function fillTcpSegment(seg: TcpSegmentIn, parser: Parser, tsSec: number,
 }
 
 /**
- * Decoded packets → reassembler segments, with IPv4 fragments of TCP put back together
- * first (capture time drives the defragmenter's timeouts; its counters say what was
- * dropped). TODO(#4): IPv6 fragments (the parser does not yet expose the Fragment header's
- * offset). Owns one segment and one fragment record, reused: the segment returned is valid
+ * Decoded packets → reassembler segments, with IPv4 and IPv6 fragments of TCP put back
+ * together first (capture time drives the defragmenter's timeouts; its counters say what was
+ * dropped). Owns one segment and one fragment record, reused: the segment returned is valid
  * until the next call.
  */
 export class TcpSegmentFeed {
@@ -66,11 +68,15 @@ export class TcpSegmentFeed {
    * malformed, or a fragment of a datagram still incomplete).
    */
   next(parser: Parser, tsSec: number, tsNsec: number): TcpSegmentIn | undefined {
-    if (parser.ipVersion === 4 && parser.isFragment && parser.ipProto === IPPROTO_TCP) return this.fromFragment(parser, tsSec, tsNsec);
+    if (parser.isFragment) {
+      if (parser.ipVersion === 4 && parser.ipProto === IPPROTO_TCP) return this.fromFragment4(parser, tsSec, tsNsec);
+      if (parser.ipVersion === 6 && parser.ipv6FragOffset !== 0) return this.fromFragment6(parser, tsSec, tsNsec);
+      return undefined;
+    }
     return fillTcpSegment(this.seg, parser, tsSec, tsNsec) ? this.seg : undefined;
   }
 
-  private fromFragment(parser: Parser, tsSec: number, tsNsec: number): TcpSegmentIn | undefined {
+  private fromFragment4(parser: Parser, tsSec: number, tsNsec: number): TcpSegmentIn | undefined {
     const d = parser.data;
     const ip = parser.ipOffset;
     const ihl = (d.readUInt8(ip) & 0x0f) * 4;
@@ -79,6 +85,7 @@ export class TcpSegmentFeed {
     const f = this.frag;
     f.tsSec = tsSec;
     f.tsNsec = tsNsec;
+    f.version = 4;
     f.id = d.readUInt16BE(ip + 4);
     f.addrBuf = d;
     f.srcOff = parser.ipSrcOffset;
@@ -89,17 +96,68 @@ export class TcpSegmentFeed {
     f.payloadLen = parser.ipPayloadLen;
     f.payload = d.subarray(start, Math.min(start + parser.ipPayloadLen, d.length));
     if (this.defrag.add(f) !== DEFRAG_STATUS.COMPLETE) return undefined;
-    const tcp = this.defrag.payload;
+    return this.fromDatagram(this.defrag.payload, parser, 4, tsSec, tsNsec);
+  }
+
+  /**
+   * An IPv6 fragment whose Next Header is TCP, or an extension header that may lead to TCP
+   * (Destination Options, AH: RFC 8200 §4.1 puts them after the Fragment header). The
+   * fragmentable part runs from the end of the Fragment header to the end of the IPv6
+   * payload (RFC 8200 §4.5).
+   */
+  private fromFragment6(parser: Parser, tsSec: number, tsNsec: number): TcpSegmentIn | undefined {
+    const d = parser.data;
+    const fh = parser.ipv6FragOffset;
+    const nh = d.readUInt8(fh); // Next Header of the Fragment header
+    if (nh !== IPPROTO_TCP && nh !== IPPROTO_DSTOPTS && nh !== IPPROTO_AH) return undefined;
+    const ip = parser.ipOffset;
+    const plen = d.readUInt16BE(ip + 4); // Payload Length, RFC 8200 §3
+    // Payload length 0 (jumbogram) cannot carry a Fragment header (RFC 2675 §3): to the frame's end.
+    const end = plen !== 0 ? ip + 40 + plen : Math.max(d.length, parser.wireLen);
+    const start = fh + 8;
+    const fo = d.readUInt16BE(fh + 2);
+    const f = this.frag;
+    f.tsSec = tsSec;
+    f.tsNsec = tsNsec;
+    f.version = 6;
+    f.id = d.readUInt32BE(fh + 4);
+    f.addrBuf = d;
+    f.srcOff = parser.ipSrcOffset;
+    f.dstOff = parser.ipDstOffset;
+    f.protocol = nh;
+    f.fragOff = fo & 0xfff8; // 13-bit offset in 8-byte units, in the top bits
+    f.moreFragments = (fo & 1) !== 0; // M flag
+    f.payloadLen = Math.max(0, end - start);
+    f.payload = d.subarray(Math.min(start, d.length), Math.min(end, d.length));
+    if (this.defrag.add(f) !== DEFRAG_STATUS.COMPLETE) return undefined;
+    // Walk what follows the Fragment header to TCP, capped as the parser caps it.
+    let p = this.defrag.payload;
+    let proto = this.defrag.protocol;
+    for (let i = 0; proto !== IPPROTO_TCP; i++) {
+      if (i >= IPV6_MAX_EXT_HEADERS || p.length < 2) return undefined;
+      let len: number;
+      if (proto === IPPROTO_DSTOPTS) len = (p.readUInt8(1) + 1) * 8; // RFC 8200 §4.6
+      else if (proto === IPPROTO_AH) len = (p.readUInt8(1) + 2) * 4; // RFC 4302 §2.2
+      else return undefined;
+      if (len > p.length) return undefined;
+      proto = p.readUInt8(0);
+      p = p.subarray(len);
+    }
+    return this.fromDatagram(p, parser, 16, tsSec, tsNsec);
+  }
+
+  /** The reassembled TCP segment `tcp` (header and data) from the addresses of the parser's last packet. */
+  private fromDatagram(tcp: Buffer, parser: Parser, addrLen: 4 | 16, tsSec: number, tsNsec: number): TcpSegmentIn | undefined {
     if (tcp.length < 20) return undefined;
     const hl = (tcp.readUInt8(12) >>> 4) * 4; // data offset, RFC 9293 §3.1
     if (hl < 20 || hl > tcp.length) return undefined;
     const seg = this.seg;
     seg.tsSec = tsSec;
     seg.tsNsec = tsNsec;
-    seg.addrBuf = d;
+    seg.addrBuf = parser.data;
     seg.srcOff = parser.ipSrcOffset;
     seg.dstOff = parser.ipDstOffset;
-    seg.addrLen = 4;
+    seg.addrLen = addrLen;
     seg.sport = tcp.readUInt16BE(0);
     seg.dport = tcp.readUInt16BE(2);
     seg.seq = tcp.readUInt32BE(4);
