@@ -1,6 +1,7 @@
 import t from 'tap';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { StreamFiles, CHUNK_BYTES } from '../../cli/streams-files.js';
 import { prng } from '../../packet/synth/prng.js';
@@ -76,4 +77,22 @@ t.test('a file that cannot be created is reported with its path and PODSPAN_ERR_
   const f = sf.file(join(dir, 'd', 'missing', 'x.c2s'));
   sf.append(f, Buffer.from('abc'));
   await t.rejects(sf.close(), { code: 'PODSPAN_ERR_IO', message: /missing\/x\.c2s/ });
+});
+
+t.test('a full file system (a 256 KiB tmpfs) fails the run with ENOSPC and the path, not a hang', { skip: process.getuid?.() !== 0 ? 'needs root to mount a tmpfs' : false }, async (t) => {
+  const mnt = mkdtempSync(join(tmpdir(), 'podspan-sf-full-'));
+  const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', mnt]);
+  t.teardown(() => {
+    spawnSync('umount', [mnt]);
+    rmSync(mnt, { recursive: true, force: true });
+  });
+  t.equal(m.status, 0, `mount: ${m.stderr?.toString()}`);
+  const sf = new StreamFiles();
+  const f = sf.file(join(mnt, 'big.c2s'));
+  const chunk = await sf.chunk();
+  chunk.fill(0x41);
+  sf.append(f, chunk.subarray(0, 1 << 20));
+  sf.submit();
+  sf.release(chunk);
+  await t.rejects(sf.close(), { code: 'PODSPAN_ERR_IO', message: /write .*big\.c2s: ENOSPC/ });
 });
