@@ -76,7 +76,7 @@ class SharedChunk {
 export class StreamFiles {
   private readonly maxActive: number;
   private readonly maxChunks: number;
-  /** Started when reading starts, or at the first batch. */
+  /** Started at the first batch: a run that writes nothing (a capture of SYNs only) costs no thread, nor its isolate's memory. */
   private worker: Worker | null = null;
   /** LRU of open files: head least recently used. */
   private head: OutFile | null = null;
@@ -117,8 +117,6 @@ export class StreamFiles {
    * waits while every chunk is taken. Data appended from it is not copied.
    */
   async chunk(): Promise<Buffer> {
-    // Reading starts: so does the worker (its start-up overlaps the first chunk's reassembly).
-    if (this.worker === null) this.startWorker();
     for (;;) {
       this.check();
       const c = this.take();
