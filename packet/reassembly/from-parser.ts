@@ -76,20 +76,26 @@ export class TcpSegmentFeed {
     return fillTcpSegment(this.seg, parser, tsSec, tsNsec) ? this.seg : undefined;
   }
 
+  /** The reused fragment record with the time and addresses of the parser's last packet. */
+  private fragmentOf(parser: Parser, tsSec: number, tsNsec: number): FragmentIn {
+    const f = this.frag;
+    f.tsSec = tsSec;
+    f.tsNsec = tsNsec;
+    f.addrBuf = parser.data;
+    f.srcOff = parser.ipSrcOffset;
+    f.dstOff = parser.ipDstOffset;
+    return f;
+  }
+
   private fromFragment4(parser: Parser, tsSec: number, tsNsec: number): TcpSegmentIn | undefined {
     const d = parser.data;
     const ip = parser.ipOffset;
     const ihl = (d.readUInt8(ip) & 0x0f) * 4;
     const ff = d.readUInt16BE(ip + 6);
     const start = Math.min(ip + ihl, d.length);
-    const f = this.frag;
-    f.tsSec = tsSec;
-    f.tsNsec = tsNsec;
+    const f = this.fragmentOf(parser, tsSec, tsNsec);
     f.version = 4;
     f.id = d.readUInt16BE(ip + 4);
-    f.addrBuf = d;
-    f.srcOff = parser.ipSrcOffset;
-    f.dstOff = parser.ipDstOffset;
     f.protocol = IPPROTO_TCP;
     f.fragOff = (ff & 0x1fff) * 8; // fragment offset in 8-byte units, RFC 791
     f.moreFragments = (ff & 0x2000) !== 0; // MF flag
@@ -116,14 +122,9 @@ export class TcpSegmentFeed {
     const end = plen !== 0 ? ip + 40 + plen : Math.max(d.length, parser.wireLen);
     const start = fh + 8;
     const fo = d.readUInt16BE(fh + 2);
-    const f = this.frag;
-    f.tsSec = tsSec;
-    f.tsNsec = tsNsec;
+    const f = this.fragmentOf(parser, tsSec, tsNsec);
     f.version = 6;
     f.id = d.readUInt32BE(fh + 4);
-    f.addrBuf = d;
-    f.srcOff = parser.ipSrcOffset;
-    f.dstOff = parser.ipDstOffset;
     f.protocol = nh;
     f.fragOff = fo & 0xfff8; // 13-bit offset in 8-byte units, in the top bits
     f.moreFragments = (fo & 1) !== 0; // M flag
