@@ -26,14 +26,14 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { prng } from '../packet/synth/prng.js';
-import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { Agent, request } from 'node:http';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
-import { bestOfAlternating } from './timing.js';
+import { bestOf, bestOfAlternating } from './timing.js';
 import { PcapWriter } from '../packet/capfile/pcap-writer.js';
 import { synthTraffic } from '../packet/synth/traffic.js';
 import { execInNetns, labDown, labUp, HTTP_SERVICE_PORT, type LabOptions } from '../lab/index.js';
@@ -331,9 +331,21 @@ async function main(): Promise<void> {
   } finally {
     rmSync(outRoot, { recursive: true, force: true });
   }
+  // What podspan spends before the first packet (Node and module start-up, an empty
+  // capture): a fixed cost inside its time above, which tcpflow, a C++ binary, hardly has.
+  const empty = join(outBase, 'podspan-bench-streams-empty.pcap');
+  writeFileSync(empty, new PcapWriter({ linkType: 1, snapLen: 262144, nanosecond: true }).header());
+  let startup: number;
+  try {
+    startup = bestOf(runs, process.execPath, [CLI, 'streams', empty, '-o', join(outRoot, 'empty')]);
+  } finally {
+    rmSync(empty, { force: true });
+    rmSync(outRoot, { recursive: true, force: true });
+  }
   const tcpflow = best[0]!;
   console.log(`bench/reassembly: ${mb.toFixed(1)} MB ${source} capture, best of ${runs} (taking turns), output under ${outBase}`);
   cmds.forEach((c, k) => console.log(`  ${c.name.padEnd(18)} ${best[k]!.toFixed(3)} s  (${(mb / best[k]!).toFixed(0)} MB/s)`));
+  console.log(`  podspan start-up   ${startup.toFixed(3)} s  (an empty capture; part of the podspan time above)`);
   console.log(`  speed ratio podspan/tcpflow = ${(tcpflow / best[1]!).toFixed(2)} (target >= 1.0)`);
   if (values.baseline !== undefined) console.log(`  speed ratio baseline/tcpflow = ${(tcpflow / best[2]!).toFixed(2)}`);
   if (values['no-cache']) rmSync(file, { force: true });

@@ -99,17 +99,23 @@ export async function forEachRecord(
 ): Promise<CapfileReader> {
   const chunks = inputChunks(path, opts.source);
   let recycle = false;
-  for (let it = await chunks.next(); !it.done; it = await chunks.next(recycle)) {
-    const chunk = it.value;
-    reader.push(chunk);
-    for (let rec = reader.next(); rec !== null; rec = reader.next()) {
-      const p = onRecord(rec, reader);
-      if (p) await p;
+  try {
+    for (let it = await chunks.next(); !it.done; it = await chunks.next(recycle)) {
+      const chunk = it.value;
+      reader.push(chunk);
+      for (let rec = reader.next(); rec !== null; rec = reader.next()) {
+        const p = onRecord(rec, reader);
+        if (p) await p;
+      }
+      // Everything the reader still needs lies in the chunk just pushed: the ones before it are
+      // free (a record longer than a chunk keeps them referenced until a later chunk).
+      recycle = reader.bufferedBytes <= chunk.length;
+      opts.onChunkDone?.();
     }
-    // Everything the reader still needs lies in the chunk just pushed: the ones before it are
-    // free (a record longer than a chunk keeps them referenced until a later chunk).
-    recycle = reader.bufferedBytes <= chunk.length;
-    opts.onChunkDone?.();
+  } finally {
+    // Stopped by an error (the reader's or the consumer's): the read in flight finishes and
+    // the file is closed.
+    await chunks.return(undefined);
   }
   reader.end();
   for (let rec = reader.next(); rec !== null; rec = reader.next()) {

@@ -33,6 +33,8 @@ export interface StreamFilesOptions {
   maxActive?: number;
   /** Shared chunks at most (reads in flight, read chunks being written, side chunks); default 16 (32 MiB). */
   maxChunks?: number;
+  /** The writer thread's module (default ./streams-io.js); tests give one that fails. */
+  workerUrl?: URL;
 }
 
 /** One output file. Created by StreamFiles.file(). */
@@ -76,6 +78,7 @@ class SharedChunk {
 export class StreamFiles {
   private readonly maxActive: number;
   private readonly maxChunks: number;
+  private readonly workerUrl: URL;
   /** Started at the first batch: a run that writes nothing (a capture of SYNs only) costs no thread, nor its isolate's memory. */
   private worker: Worker | null = null;
   /** LRU of open files: head least recently used. */
@@ -106,6 +109,7 @@ export class StreamFiles {
   constructor(opts: StreamFilesOptions = {}) {
     this.maxActive = opts.maxActive ?? 256;
     this.maxChunks = Math.max(4, opts.maxChunks ?? 16);
+    this.workerUrl = opts.workerUrl ?? new URL('./streams-io.js', import.meta.url);
   }
 
   file(path: string): OutFile {
@@ -170,19 +174,30 @@ export class StreamFiles {
   /** Sends what is queued to the worker. */
   submit(): void {
     if (this.opsLen === 0) return;
-    const seq = this.seq++;
-    const batch: IoBatch = { type: 'batch', seq, ops: this.ops.slice(0, this.opsLen), paths: this.paths };
-    this.inFlight.set(seq, this.held);
+    const held = this.held;
+    const batch: IoBatch = { type: 'batch', seq: this.seq++, ops: this.ops.slice(0, this.opsLen), paths: this.paths };
     this.opsLen = 0;
     this.paths = [];
     this.held = [];
-    const w = this.worker ?? this.startWorker();
-    if (this.registered < this.chunks.length) {
-      const msg: IoSlots = { type: 'slots', first: this.registered, chunks: this.chunks.slice(this.registered).map((c) => c.buf.buffer as SharedArrayBuffer) };
-      this.registered = this.chunks.length;
-      w.postMessage(msg);
+    if (this.error !== null) {
+      // The run has failed (the worker reported an error or died): nothing more is written.
+      for (const c of held) this.unref(c);
+      return;
     }
-    w.postMessage(batch);
+    try {
+      const w = this.worker ?? this.startWorker();
+      if (this.registered < this.chunks.length) {
+        const msg: IoSlots = { type: 'slots', first: this.registered, chunks: this.chunks.slice(this.registered).map((c) => c.buf.buffer as SharedArrayBuffer) };
+        this.registered = this.chunks.length;
+        w.postMessage(msg);
+      }
+      w.postMessage(batch);
+      this.inFlight.set(batch.seq, held);
+    } catch (e) {
+      // No thread could be started (a pids limit), or it is gone.
+      for (const c of held) this.unref(c);
+      this.fail(`stream file writer failed: ${(e as Error).message}`);
+    }
   }
 
   /** True when the producer should wait for idle() before appending more. */
@@ -204,7 +219,7 @@ export class StreamFiles {
   async flush(): Promise<void> {
     while (this.head !== null) this.retire(this.head);
     this.submit();
-    while (this.inFlight.size > 0) await this.waitChange();
+    while (this.inFlight.size > 0 && this.error === null) await this.waitChange();
     this.check();
   }
 
@@ -225,16 +240,23 @@ export class StreamFiles {
   // ---- internals ----------------------------------------------------------------------
 
   private startWorker(): Worker {
-    const w = new Worker(new URL('./streams-io.js', import.meta.url));
+    const w = new Worker(this.workerUrl);
     w.on('message', (r: IoReply) => this.onReply(r));
-    w.on('error', (e) => {
-      this.error ??= new PodspanError(ERR.IO, `stream file writer failed: ${e.message}`);
-      for (const held of this.inFlight.values()) for (const c of held) this.unref(c);
-      this.inFlight.clear();
-      this.changed();
+    w.on('error', (e) => this.fail(`stream file writer failed: ${e.message}`));
+    // terminate() by close() comes after every batch was answered; an exit before that is a death.
+    w.on('exit', (code) => {
+      if (this.inFlight.size > 0 || this.opsLen > 0) this.fail(`stream file writer exited (code ${code}) with writes pending`);
     });
     this.worker = w;
     return w;
+  }
+
+  /** The run fails: the first error is kept, batches in flight will not be answered, waiters wake. */
+  private fail(message: string): void {
+    this.error ??= new PodspanError(ERR.IO, message);
+    for (const held of this.inFlight.values()) for (const c of held) this.unref(c);
+    this.inFlight.clear();
+    this.changed();
   }
 
   /** A free chunk with one reference, or null when maxChunks are taken. */

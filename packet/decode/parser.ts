@@ -763,8 +763,10 @@ export class Parser {
       if (cur === IP_PROTO.FRAGMENT) {
         const fo = d.readUInt16BE(p - len + IPV6_EXT_OFF.FRAG_OFFSET_M);
         const fragOffset = fo >>> 3;
-        this.isFragment = fragOffset !== 0 || (fo & 1) !== 0;
-        // The first Fragment header counts (a second one is not RFC 8200's, and not ours to undo).
+        // A second Fragment header is not RFC 8200's (§4.1: each header at most once): the packet
+        // is a fragment if either says so, and ipv6FragOffset keeps the first, which a
+        // defragmenter undoes first.
+        if (fragOffset !== 0 || (fo & 1) !== 0) this.isFragment = true;
         if (this.ipv6FragOffset === 0) this.ipv6FragOffset = p - len;
         if (fragOffset !== 0) {
           this.off = p;

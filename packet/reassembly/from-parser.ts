@@ -106,16 +106,16 @@ export class TcpSegmentFeed {
   }
 
   /**
-   * An IPv6 fragment whose Next Header is TCP, or an extension header that may lead to TCP
-   * (Destination Options, AH: RFC 8200 §4.1 puts them after the Fragment header). The
-   * fragmentable part runs from the end of the Fragment header to the end of the IPv6
-   * payload (RFC 8200 §4.5).
+   * An IPv6 fragment. Only the offset-0 fragment's Next Header counts (RFC 8200 §4.5), so
+   * every fragment goes to the defragmenter (keyed by addresses and identification); a
+   * datagram that turns out not to be TCP is dropped after reassembly. The fragmentable part
+   * runs from the end of the Fragment header to the end of the IPv6 payload; Destination
+   * Options or AH may come before TCP in it (RFC 8200 §4.1).
    */
   private fromFragment6(parser: Parser, tsSec: number, tsNsec: number): TcpSegmentIn | undefined {
     const d = parser.data;
     const fh = parser.ipv6FragOffset;
     const nh = d.readUInt8(fh); // Next Header of the Fragment header
-    if (nh !== IPPROTO_TCP && nh !== IPPROTO_DSTOPTS && nh !== IPPROTO_AH) return undefined;
     const ip = parser.ipOffset;
     const plen = d.readUInt16BE(ip + 4); // Payload Length, RFC 8200 §3
     // Payload length 0 (jumbogram) cannot carry a Fragment header (RFC 2675 §3): to the frame's end.

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
@@ -96,3 +97,27 @@ t.test('a full file system (a 256 KiB tmpfs) fails the run with ENOSPC and the p
   sf.release(chunk);
   await t.rejects(sf.close(), { code: 'PODSPAN_ERR_IO', message: /write .*big\.c2s: ENOSPC/ });
 });
+
+// A writer thread that dies must fail the run (PODSPAN_ERR_IO, exit 1), not leave it waiting
+// for replies until the event loop empties and Node exits 0 with files missing.
+for (const [how, body] of [
+  ['throws', "parentPort.on('message', (m) => { if (m.type === 'batch') throw new Error('writer bug'); });"],
+  ['exits', "parentPort.on('message', (m) => { if (m.type === 'batch') process.exit(3); });"],
+] as const) {
+  t.test(`a writer thread that ${how} on its first batch fails the run with PODSPAN_ERR_IO`, async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'podspan-sf-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const script = join(dir, 'worker.mjs');
+    writeFileSync(script, `import { parentPort } from 'node:worker_threads';\n${body}\n`);
+    const sf = new StreamFiles({ workerUrl: pathToFileURL(script) });
+    const f = sf.file(join(dir, 'x.c2s'));
+    const chunk = await sf.chunk();
+    sf.append(f, chunk.subarray(0, 1000));
+    sf.submit();
+    sf.release(chunk);
+    sf.append(f, Buffer.from('more'));
+    await t.rejects(sf.close(), { code: 'PODSPAN_ERR_IO', message: /stream file writer (failed: writer bug|exited \(code 3\))/ });
+    // Later chunks are still handed out until the failure is seen, then refused with it.
+    await t.rejects(sf.chunk(), { code: 'PODSPAN_ERR_IO' });
+  });
+}

@@ -104,6 +104,7 @@ t.test('TcpSegmentFeed: IPv6 fragments of a TCP segment come out as one segment,
 });
 
 t.test('TcpSegmentFeed: IPv6 fragments of UDP, and a Destination Options chain that runs out, give no segment', async (t) => {
+  // Also: a later fragment's Next Header does not count (RFC 8200 §4.5), only the first's.
   const p = new Parser();
   const feed = new TcpSegmentFeed();
   const udp = ipv6Fragments(tcpBytes(1, Buffer.alloc(100, 'x')), 64, false);
@@ -112,7 +113,7 @@ t.test('TcpSegmentFeed: IPv6 fragments of UDP, and a Destination Options chain t
     p.decode(f, LINKTYPE_ETHERNET, f.length);
     t.equal(feed.next(p, 1, 0), undefined);
   }
-  t.equal(feed.defrag.counters.receivedFragments, 0, 'not TCP: not taken');
+  t.same([feed.defrag.counters.receivedFragments, feed.defrag.counters.datagrams], [udp.length, 1], 'reassembled (the offset-0 fragment names the protocol), then not TCP: no segment');
   // Destination Options whose length runs past the reassembled datagram.
   const bad = ipv6Fragments(tcpBytes(1, Buffer.alloc(100, 'x')), 64, true);
   bad[0]!.writeUInt8(200, 62 + 1);
@@ -120,5 +121,34 @@ t.test('TcpSegmentFeed: IPv6 fragments of UDP, and a Destination Options chain t
     p.decode(f, LINKTYPE_ETHERNET, f.length);
     t.equal(feed.next(p, 1, 0), undefined);
   }
-  t.equal(feed.defrag.counters.datagrams, 1, 'reassembled, then found not to hold a TCP segment');
+  t.equal(feed.defrag.counters.datagrams, 2, 'reassembled, then found not to hold a TCP segment');
+});
+
+t.test('TcpSegmentFeed: only the offset-0 IPv6 fragment names the protocol (later fragments saying UDP do not matter)', async (t) => {
+  const payload = Buffer.alloc(1500, 'Z');
+  const frags = ipv6Fragments(tcpBytes(9, payload), 800, false);
+  for (const f of frags.slice(1)) f.writeUInt8(17, 54);
+  const feed = new TcpSegmentFeed();
+  const p = new Parser();
+  let seg: ReturnType<TcpSegmentFeed['next']>;
+  for (const f of frags) {
+    p.decode(f, LINKTYPE_ETHERNET, f.length);
+    seg = feed.next(p, 1, 0);
+  }
+  t.same([seg?.seq, seg?.payloadLen], [9, 1500]);
+});
+
+t.test('Parser: a second Fragment header keeps the first one\'s offset and the packet a fragment', async (t) => {
+  // First fragment (offset 0, M=1) carrying an atomic Fragment header (offset 0, M=0) next.
+  const tcp = tcpBytes(1, Buffer.alloc(16, 'Q'));
+  const f = Buffer.alloc(14 + 40 + 8 + 8 + tcp.length);
+  emitEthernet({ dst: B.mac, src: A.mac, etherType: 0x86dd }, f, 0);
+  emitIpv6({ trafficClass: 0, flowLabel: 0, payloadLength: 16 + tcp.length, nextHeader: 44, hopLimit: 64, src: 'fd00::a', dst: 'fd00::b' }, f, 14);
+  emitIpv6Fragment({ nextHeader: 44, fragOffset: 0, more: true, id: 1 }, f, 54);
+  emitIpv6Fragment({ nextHeader: 6, fragOffset: 0, more: false, id: 2 }, f, 62);
+  tcp.copy(f, 70);
+  const p = new Parser();
+  p.decode(f, LINKTYPE_ETHERNET, f.length);
+  t.same([p.isFragment, p.ipv6FragOffset], [true, 54]);
+  t.equal(new TcpSegmentFeed().next(p, 1, 0), undefined, 'held as the first piece of datagram 1, not delivered as a whole segment');
 });
