@@ -2,7 +2,7 @@
 # Installs the Debian packages podspan builds and tests with. Idempotent: skips
 # apt entirely when every package is already present.
 set -euo pipefail
-pkgs=(libpcap-dev tcpdump tshark tcpflow tcpreplay iperf3 ethtool iproute2 containernetworking-plugins chromium)
+pkgs=(libpcap-dev tcpdump tshark tcpflow tcpreplay iperf3 ethtool iproute2 containernetworking-plugins chromium time)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
