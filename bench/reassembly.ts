@@ -346,6 +346,9 @@ async function main(): Promise<void> {
   console.log(`bench/reassembly: ${mb.toFixed(1)} MB ${source} capture, best of ${runs} (taking turns), output under ${outBase}`);
   cmds.forEach((c, k) => console.log(`  ${c.name.padEnd(18)} ${best[k]!.toFixed(3)} s  (${(mb / best[k]!).toFixed(0)} MB/s)`));
   console.log(`  podspan start-up   ${startup.toFixed(3)} s  (an empty capture; part of the podspan time above)`);
+  // Set in some sandboxes: every Node process then parses that CA bundle at start (measured
+  // ~40 ms here), which a streams run never uses. The runs above inherit it, as a user's would.
+  if (process.env['NODE_EXTRA_CA_CERTS'] !== undefined) console.log(`  (NODE_EXTRA_CA_CERTS is set: Node start-up includes parsing ${process.env['NODE_EXTRA_CA_CERTS']})`);
   console.log(`  speed ratio podspan/tcpflow = ${(tcpflow / best[1]!).toFixed(2)} (target >= 1.0)`);
   if (values.baseline !== undefined) console.log(`  speed ratio baseline/tcpflow = ${(tcpflow / best[2]!).toFixed(2)}`);
   if (values['no-cache']) rmSync(file, { force: true });
