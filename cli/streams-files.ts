@@ -261,13 +261,16 @@ export class StreamFiles {
 
   /** A free chunk with one reference, or null when maxChunks are taken. */
   private take(): SharedChunk | null {
-    let c = this.free.pop() ?? null;
-    if (c === null && this.chunks.length < this.maxChunks) {
-      c = new SharedChunk(this.chunks.length, CHUNK_BYTES);
-      this.chunks.push(c);
-      this.byBuffer.set(c.buf.buffer, c);
-    }
+    const c = this.free.pop() ?? (this.chunks.length < this.maxChunks ? this.make() : null);
     if (c !== null) c.refs = 1;
+    return c;
+  }
+
+  /** A new chunk in the next slot (told to the worker with the next batch). */
+  private make(): SharedChunk {
+    const c = new SharedChunk(this.chunks.length, CHUNK_BYTES);
+    this.chunks.push(c);
+    this.byBuffer.set(c.buf.buffer, c);
     return c;
   }
 
@@ -284,9 +287,7 @@ export class StreamFiles {
     }
     let c = this.take();
     if (c === null) {
-      c = new SharedChunk(this.chunks.length, CHUNK_BYTES);
-      this.chunks.push(c);
-      this.byBuffer.set(c.buf.buffer, c);
+      c = this.make();
       c.refs = 1;
     }
     c.side = true;

@@ -50,16 +50,14 @@ interface OpenFile {
   path: string;
   /** Views gathered in this batch, not yet written. */
   views: Uint8Array[];
-  bytes: number;
 }
 
 /** Writes every view, in order, resuming after a short write. */
-function writeAll(fd: number, views: Uint8Array[], bytes: number): void {
+function writeAll(fd: number, views: Uint8Array[]): void {
   for (let i = 0; i < views.length; i += IOV_MAX) {
-    const part = i === 0 && views.length <= IOV_MAX ? views : views.slice(i, i + IOV_MAX);
+    const part = views.length <= IOV_MAX ? views : views.slice(i, i + IOV_MAX);
     let want = 0;
-    if (part === views) want = bytes;
-    else for (const v of part) want += v.length;
+    for (const v of part) want += v.length;
     const n = writevSync(fd, part);
     if (n === want) continue;
     // A short write (a full disk reports itself on the retry): write the rest view by view.
@@ -89,9 +87,8 @@ if (parentPort !== null) {
     if (f.views.length === 0) return;
     what = 'write';
     at = f.path;
-    writeAll(f.fd, f.views, f.bytes);
+    writeAll(f.fd, f.views);
     f.views = [];
-    f.bytes = 0;
   };
 
   const run = (m: IoBatch): void => {
@@ -106,7 +103,7 @@ if (parentPort !== null) {
           const path = paths[pi++]!;
           what = 'create';
           at = path;
-          f = { fd: openSync(path, (flags & OP_APPEND) !== 0 ? 'a' : 'w'), path, views: [], bytes: 0 };
+          f = { fd: openSync(path, (flags & OP_APPEND) !== 0 ? 'a' : 'w'), path, views: [] };
           files.set(id, f);
         }
         if (f === undefined) continue;
@@ -114,7 +111,6 @@ if (parentPort !== null) {
           const len = ops[i + 4]!;
           if (f.views.length === 0) dirty.push(f);
           f.views.push(new Uint8Array(chunks[ops[i + 2]!]!, ops[i + 3]!, len));
-          f.bytes += len;
         }
         if ((flags & OP_CLOSE) !== 0) {
           flush(f);

@@ -121,3 +121,22 @@ for (const [how, body] of [
     await t.rejects(sf.chunk(), { code: 'PODSPAN_ERR_IO' });
   });
 }
+
+t.test('more pieces of one file in a batch than one writev takes (IOV_MAX 1024) are written in order', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'podspan-sf-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const sf = new StreamFiles();
+  const f = sf.file(join(dir, 'many'));
+  const chunk = await sf.chunk();
+  for (let i = 0; i < chunk.length; i++) chunk[i] = (i * 7) & 0xff;
+  const want: Buffer[] = [];
+  for (let k = 0; k < 3000; k++) {
+    const v = chunk.subarray(k * 37, k * 37 + 5);
+    want.push(Buffer.from(v));
+    sf.append(f, v);
+  }
+  sf.submit();
+  sf.release(chunk);
+  await sf.close();
+  t.ok(readFileSync(join(dir, 'many')).equals(Buffer.concat(want)), '3000 pieces, 15000 bytes, in order');
+});
