@@ -7,6 +7,7 @@ import { formatIPv4, formatIPv6 } from '../packet/wire/ip-addr.js';
 import { forEachRecord } from './input.js';
 import { ByteOutput } from './byte-output.js';
 import { type OutFile, StreamFiles } from './streams-files.js';
+import { limitHeapGrowth } from './heap.js';
 
 
 export interface StreamsOptions {
@@ -162,6 +163,7 @@ function summary(ra: TcpReassembler, tcpPackets: number): string {
 
 /** `podspan streams FILE -o DIR [--json] [--memcap SIZE] [--max-connections N]`. */
 export async function runStreams(file: string, opts: StreamsOptions): Promise<number> {
+  limitHeapGrowth();
   mkdirSync(opts.outDir, { recursive: true });
   // JSON lines are written as connections close, straight into an output buffer: a flush at
   // the end closes every connection at once, and holding those lines as strings would cost

@@ -11,9 +11,11 @@ import { writeHostilePcap, type HostileKind } from '../helpers/hostile.js';
 // what was not delivered. Sizes, not timings, are asserted.
 
 const MEMCAP_MB = 32;
-// Node itself (~45 MB), read buffers, and V8 heap slack: measured to plateau near 230 MB
-// with 450k evicted connections (it does not grow with the input, which the test checks).
-const OVERHEAD_MB = 256;
+// Node itself (~45 MB), read buffers, and V8 heap slack: with the old generation held to
+// twice its live size (cli/heap.ts) this test measured 187-190 MB on 150k half-open
+// connections, stdout piped here (160-172 MB to /dev/null; 166 MB on 450k). It was 220-280 MB
+// before, against a 288 MB limit. It does not grow with the input, which the test checks.
+const OVERHEAD_MB = 200;
 
 const dir = mkdtempSync(join(tmpdir(), 'podspan-hostile-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
