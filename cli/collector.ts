@@ -28,6 +28,8 @@ import { SPLIT_BY, STORE_DEFAULT_ROTATE_BYTES, type SplitBy } from '../collector
 import { isCaptureError } from '../native/errors.js';
 import { VXLAN_PORT } from '../packet/wire/vxlan.js';
 import { parseMetricsAddress, startMetricsServer, type MetricsServer } from './metrics-server.js';
+import { parseConnectAddress, portNumber, splitHostPort } from './address.js';
+import { parseSize } from './units.js';
 import { accessSync, constants } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
@@ -78,18 +80,6 @@ export interface CollectorConfig {
   httpDiff: { diff: string | undefined; report: string | undefined; ignoreHeaders: string[]; ignorePaths: string[] } | undefined;
 }
 
-const SIZE_UNITS: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
-
-/** "100M" → 104857600; K, M, G, T are powers of 1024 (KiB, MiB... and KB, MB... accepted too). */
-export function parseSize(text: string, flag: string): number {
-  const m = /^([0-9]+)\s*([KMGT]?)(?:i?B)?$/i.exec(text.trim());
-  const n = m === null ? NaN : Number(m[1]) * SIZE_UNITS[m[2]!.toUpperCase()]!;
-  if (m === null || !Number.isSafeInteger(n) || n < 1) {
-    throw usageError(`collector: ${flag} wants a size such as 500K, 100M or 2G (whole number, K/M/G/T = 1024-based), got "${text}"`);
-  }
-  return n;
-}
-
 const DURATION_UNITS: Record<string, number> = { ms: 1, '': 1000, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** "1h" → 3600000 ms; ms, s, m, h, d; a plain number is seconds. */
@@ -104,29 +94,16 @@ export function parseDuration(text: string, flag: string): number {
 
 /** "127.0.0.1:4789", "[::]:4789", "0.0.0.0" (port 4789), ":4789" (0.0.0.0); port 0 = any free port. */
 export function parseListenAddress(text: string): ListenAddress {
-  let host: string;
-  let portText: string | undefined;
-  const v6 = /^\[([^\]]+)\](?::(.*))?$/.exec(text);
-  if (v6 !== null) {
-    host = v6[1]!;
-    portText = v6[2];
-  } else if (text.split(':').length > 2) {
-    host = text; // bare IPv6, no port
-  } else {
-    const i = text.lastIndexOf(':');
-    host = i < 0 ? text : text.slice(0, i);
-    portText = i < 0 ? undefined : text.slice(i + 1);
-    if (host === '') host = '0.0.0.0';
-  }
+  const p = splitHostPort(text);
+  const host = p === null ? '' : p.host === '' ? '0.0.0.0' : p.host;
   if (isIP(host) === 0) {
-    throw usageError(`collector: --vxlan ${text}: "${host}" is not an IP address (use e.g. 0.0.0.0:4789, 127.0.0.1:4789 or [::]:4789)`);
+    throw usageError(`collector: --vxlan ${text}: "${p === null ? text : host}" is not an IP address (use e.g. 0.0.0.0:4789, 127.0.0.1:4789 or [::]:4789)`);
   }
   let port = VXLAN_PORT;
-  if (portText !== undefined) {
-    if (!/^[0-9]{1,5}$/.test(portText) || Number(portText) > 65535) {
-      throw usageError(`collector: --vxlan ${text}: the port must be 1 to 65535 (0: any free port), got "${portText}"`);
-    }
-    port = Number(portText);
+  if (p!.port !== undefined) {
+    const n = portNumber(p!.port);
+    if (n === undefined) throw usageError(`collector: --vxlan ${text}: the port must be 1 to 65535 (0: any free port), got "${p!.port}"`);
+    port = n;
   }
   return { host, port };
 }
@@ -158,10 +135,10 @@ export function wsConfig(values: CollectorFlagValues): CollectorOptions['ws'] {
     }
     return undefined;
   }
-  const v6 = /^\[([^\]]+)\]:([0-9]+)$/.exec(addr);
-  const m = v6 ?? /^([^:]*):([0-9]+)$/.exec(addr);
-  const host = m === null ? '' : m[1] === '' ? '0.0.0.0' : m[1]!;
-  if (m === null || isIP(host) === 0 || Number(m[2]) > 65535) {
+  const p = splitHostPort(addr);
+  const host = p === null ? '' : p.host === '' ? '0.0.0.0' : p.host;
+  const port = portNumber(p?.port);
+  if (port === undefined || isIP(host) === 0) {
     throw usageError(`collector: --ws ${addr}: expected HOST:PORT with an IP address, e.g. 0.0.0.0:8443, 127.0.0.1:8080, [::]:8443 or :8443 (port 0: any free port)`);
   }
   if ((cert === undefined) !== (key === undefined)) throw usageError('collector: wss needs both --tls-cert FILE and --tls-key FILE (PEM)');
@@ -193,7 +170,7 @@ export function wsConfig(values: CollectorFlagValues): CollectorOptions['ws'] {
   } else if (!insecure) {
     throw usageError('collector: --ws needs --token-file FILE (the bearer token agents must present; e.g. head -c 32 /dev/urandom | base64 > token); --insecure-no-token accepts any agent');
   }
-  return { host, port: Number(m[2]), ...(tls !== undefined ? { tls } : {}), token };
+  return { host, port, ...(tls !== undefined ? { tls } : {}), token };
 }
 
 /** Flags → config; usage errors (exit 2) for anything wrong. */
@@ -217,9 +194,7 @@ export function collectorConfig(values: CollectorFlagValues, stdoutIsTty: boolea
   const replayText = str(values['replay-to']);
   let replayTo: { host: string; port: number } | undefined;
   if (replayText !== undefined) {
-    const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):([0-9]{1,5})$/.exec(replayText.trim());
-    if (m === null || Number(m[3]) < 1 || Number(m[3]) > 65535) throw usageError(`collector: --replay-to wants HOST:PORT of the shadow service (e.g. 10.0.0.9:8080), got "${replayText}"`);
-    replayTo = { host: m[1] ?? m[2]!, port: Number(m[3]) };
+    replayTo = parseConnectAddress(replayText, `collector: --replay-to wants HOST:PORT of the shadow service (e.g. 10.0.0.9:8080), got "${replayText}"`);
   }
   if (out === undefined && !stdout && tap === undefined && replayTo === undefined) {
     throw usageError('collector: say where frames go: --out DIR (pcapng files), --stdout (a pcap stream, e.g. | tshark -r - or | wireshark -k -i -), --tap IF (frames re-injected onto an interface for an IDS) and/or --replay-to HOST:PORT (client streams replayed to a shadow)');
@@ -233,7 +208,7 @@ export function collectorConfig(values: CollectorFlagValues, stdoutIsTty: boolea
     for (const f of fileFlags) if (values[f] !== undefined) throw usageError(`collector: --${f} applies to files: give --out DIR too`);
   }
   const rsText = str(values['rotate-size']);
-  const rotateBytes = rsText === undefined ? STORE_DEFAULT_ROTATE_BYTES : parseSize(rsText, '--rotate-size');
+  const rotateBytes = rsText === undefined ? STORE_DEFAULT_ROTATE_BYTES : parseSize(rsText, 'collector: --rotate-size');
   const rtText = str(values['rotate-time']);
   const rotateMs = rtText === undefined ? undefined : parseDuration(rtText, '--rotate-time');
   const kfText = str(values['keep-files']);
@@ -243,7 +218,7 @@ export function collectorConfig(values: CollectorFlagValues, stdoutIsTty: boolea
     keepFiles = Number(kfText);
   }
   const kbText = str(values['keep-bytes']);
-  const keepBytes = kbText === undefined ? undefined : parseSize(kbText, '--keep-bytes');
+  const keepBytes = kbText === undefined ? undefined : parseSize(kbText, 'collector: --keep-bytes');
   if (keepBytes !== undefined && keepBytes < rotateBytes) {
     throw usageError(`collector: --keep-bytes (${kbText}) is smaller than one file (--rotate-size ${rsText ?? '100M'}): every finished file would be deleted at once; raise --keep-bytes or lower --rotate-size`);
   }

@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 
 import { usageError } from './errors.js';
+import { portNumber, splitHostPort } from './address.js';
 
 /** One sample: the shape collector/metrics.ts and agent/metrics.ts both produce. */
 export interface MetricSample {
@@ -30,11 +31,10 @@ export interface MetricsServer {
 
 /** Parses `HOST:PORT`, `:PORT` (all addresses) or `[V6]:PORT`. Usage error otherwise. */
 export function parseMetricsAddress(text: string, cmd: string): { host: string; port: number } {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):([0-9]{1,5})$/.exec(text.trim());
-  const port = m === null ? NaN : Number(m[3]);
-  if (m === null || port > 65535) throw usageError(`${cmd}: --metrics wants HOST:PORT (e.g. :9090 or 127.0.0.1:9090), got "${text}"`);
-  const host = m[1] ?? m[2]!;
-  return { host: host === '' ? '::' : host, port };
+  const p = splitHostPort(text);
+  const port = portNumber(p?.port);
+  if (p === null || port === undefined) throw usageError(`${cmd}: --metrics wants HOST:PORT (e.g. :9090 or 127.0.0.1:9090), got "${text}"`);
+  return { host: p.host === '' ? '::' : p.host, port };
 }
 
 /**

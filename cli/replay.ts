@@ -23,6 +23,7 @@ import type { Speed } from '../collector/replay/pace.js';
 import type { ReplayTarget, StreamReplaySummary } from '../collector/replay/stream.js';
 import { ERR, PodspanError } from '../packet/errors.js';
 import { EXIT, usageError } from './errors.js';
+import { parseConnectAddress } from './address.js';
 import { parseSize } from './units.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -90,10 +91,7 @@ export function parseSpeed(s: string | undefined): Speed {
 }
 
 export function parseTarget(s: string): ReplayTarget {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):([0-9]{1,5})$/.exec(s);
-  const port = m === null ? NaN : Number(m[3]);
-  if (m === null || port < 1 || port > 65535) throw usageError(`--to wants HOST:PORT (e.g. 10.0.0.2:8080, [::1]:80), got "${s}"`);
-  return { host: (m[1] ?? m[2])!, port };
+  return parseConnectAddress(s, `--to wants HOST:PORT (e.g. 10.0.0.2:8080, [::1]:80), got "${s}"`);
 }
 
 function positive(s: string | undefined, flag: string, integer: boolean): number | undefined {

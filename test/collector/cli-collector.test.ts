@@ -4,7 +4,8 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { collectorConfig, parseDuration, parseListenAddress, parseSize } from '../../cli/collector.js';
+import { collectorConfig, parseDuration, parseListenAddress } from '../../cli/collector.js';
+import { parseSize } from '../../cli/units.js';
 import { buildVxlanHeader } from '../../packet/encap/vxlan.js';
 import { podspan, run } from '../helpers/run.js';
 import { CLI } from '../helpers/repo.js';
@@ -25,7 +26,9 @@ t.test('sizes, durations and listen addresses', async (t) => {
   t.equal(parseSize('2G', '--x'), 2 * 1024 ** 3);
   t.equal(parseSize('1MiB', '--x'), 1024 * 1024);
   t.equal(parseSize('4096', '--x'), 4096);
-  for (const bad of ['12Q', '', '1.5G', '-1M', '0', 'M']) t.throws(() => parseSize(bad, '--rotate-size'), { code: 'PODSPAN_ERR_USAGE' }, `"${bad}" refused`);
+  t.equal(parseSize('1.5G', '--x'), 1.5 * 1024 ** 3);
+  t.equal(parseSize('64kb', '--x'), 64 * 1024);
+  for (const bad of ['12Q', '', '-1M', '0', '0.0001K', 'M', '1.G', '1e3']) t.throws(() => parseSize(bad, '--rotate-size'), { code: 'PODSPAN_ERR_USAGE' }, `"${bad}" refused`);
   t.equal(parseDuration('1h', '--x'), 3_600_000);
   t.equal(parseDuration('90s', '--x'), 90_000);
   t.equal(parseDuration('15m', '--x'), 900_000);
@@ -52,7 +55,7 @@ t.test('flag errors exit 2 with a message that says what to do', async (t) => {
   const cases: Array<[string[], RegExp]> = [
     [[], /say where mirror traffic comes in: --vxlan ADDR/],
     [['--vxlan', '127.0.0.1:4789'], /say where frames go: --out DIR/],
-    [['--vxlan', '127.0.0.1:4789', '--out', '/tmp/psl-tc-never-created', '--rotate-size', '12Q'], /--rotate-size wants a size such as 500K, 100M or 2G.*"12Q"/],
+    [['--vxlan', '127.0.0.1:4789', '--out', '/tmp/psl-tc-never-created', '--rotate-size', '12Q'], /collector: --rotate-size wants a size such as 64M, 1G or 4096, got "12Q"/],
     [['--vxlan', '127.0.0.1:4789', '--out', '/tmp/psl-tc-never-created', '--rotate-time', '5x'], /--rotate-time wants a duration/],
     [['--vxlan', '127.0.0.1:4789', '--out', '/tmp/psl-tc-never-created', '--keep-files', '0'], /--keep-files wants a whole number/],
     [['--vxlan', '127.0.0.1:4789', '--out', '/tmp/psl-tc-never-created', '--split-by', 'pods'], /--split-by wants pod, source or none/],
