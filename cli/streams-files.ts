@@ -103,6 +103,8 @@ export class StreamFiles {
   /** Chunks referenced by each batch in flight, by sequence number. */
   private readonly inFlight = new Map<number, SharedChunk[]>();
   private error: PodspanError | null = null;
+  /** Files the writer closed early because file descriptors ran out (reopened to append). */
+  shedFiles = 0;
   private wake: (() => void) | null = null;
   private wakePromise: Promise<void> | null = null;
 
@@ -338,7 +340,12 @@ export class StreamFiles {
     const held = this.inFlight.get(r.seq);
     this.inFlight.delete(r.seq);
     if (held !== undefined) for (const c of held) this.unref(c);
-    if (r.error !== null) this.error ??= new PodspanError(ERR.IO, `cannot ${r.error.what} ${r.error.path}: ${r.error.code} (check the output directory: space, permissions)`);
+    this.shedFiles += r.shed;
+    if (r.error !== null) {
+      const code = r.error.code;
+      const hint = code === 'EMFILE' || code === 'ENFILE' ? 'out of file descriptors: raise ulimit -n' : 'check the output directory: space, permissions';
+      this.error ??= new PodspanError(ERR.IO, `cannot ${r.error.what} ${r.error.path}: ${code} (${hint})`);
+    }
     this.changed();
   }
 

@@ -12,6 +12,10 @@
  * before the file is closed and at the end of the batch. Each batch is answered with its
  * sequence number and the first error, after which later operations are skipped (the run
  * fails with PODSPAN_ERR_IO).
+ *
+ * Out of file descriptors (EMFILE under a low `ulimit -n`, or ENFILE), the worker closes the
+ * file it opened longest ago, after writing what it had gathered for it, and opens it again
+ * for appending when it is next written to; each reply says how many files it closed so.
  */
 import { closeSync, openSync, writeSync, writevSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
@@ -43,6 +47,8 @@ export interface IoReply {
   seq: number;
   /** The first failure: what was done, to which path, and errno's code. */
   error: { what: string; path: string; code: string } | null;
+  /** Files closed early in this batch because file descriptors ran out (reopened when written to). */
+  shed: number;
 }
 
 interface OpenFile {
@@ -76,7 +82,11 @@ function writeAll(fd: number, views: Uint8Array[]): void {
 if (parentPort !== null) {
   const port = parentPort;
   const chunks: SharedArrayBuffer[] = [];
+  /** Open files, the longest open first (Map keeps insertion order). */
   const files = new Map<number, OpenFile>();
+  /** Paths of files closed early for want of descriptors, by file id. */
+  const parked = new Map<number, string>();
+  let shed = 0;
   /** Files with views gathered in the current batch. */
   const dirty: OpenFile[] = [];
   let error: IoReply['error'] = null;
@@ -91,6 +101,39 @@ if (parentPort !== null) {
     f.views = [];
   };
 
+  /** Flushes and closes the longest-open file but `keep`; false when there is none. */
+  const shedOne = (keep: number): boolean => {
+    for (const [id, f] of files) {
+      if (id === keep) continue;
+      flush(f);
+      files.delete(id);
+      what = 'close';
+      at = f.path;
+      closeSync(f.fd);
+      parked.set(id, f.path);
+      shed++;
+      return true;
+    }
+    return false;
+  };
+
+  const open = (id: number, path: string, append: boolean): OpenFile => {
+    what = 'create';
+    at = path;
+    for (;;) {
+      try {
+        const f: OpenFile = { fd: openSync(path, append ? 'a' : 'w'), path, views: [] };
+        files.set(id, f);
+        return f;
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if ((code !== 'EMFILE' && code !== 'ENFILE') || !shedOne(id)) throw e;
+        what = 'create';
+        at = path;
+      }
+    }
+  };
+
   const run = (m: IoBatch): void => {
     const { ops, paths } = m;
     let pi = 0;
@@ -100,18 +143,22 @@ if (parentPort !== null) {
         const flags = ops[i + 1]!;
         let f = files.get(id);
         if ((flags & OP_OPEN) !== 0) {
-          const path = paths[pi++]!;
-          what = 'create';
-          at = path;
-          f = { fd: openSync(path, (flags & OP_APPEND) !== 0 ? 'a' : 'w'), path, views: [] };
-          files.set(id, f);
+          parked.delete(id);
+          f = open(id, paths[pi++]!, (flags & OP_APPEND) !== 0);
         }
-        if (f === undefined) continue;
         if ((flags & OP_DATA) !== 0) {
+          if (f === undefined) {
+            const path = parked.get(id);
+            if (path === undefined) continue;
+            parked.delete(id);
+            f = open(id, path, true);
+          }
           const len = ops[i + 4]!;
           if (f.views.length === 0) dirty.push(f);
           f.views.push(new Uint8Array(chunks[ops[i + 2]!]!, ops[i + 3]!, len));
         }
+        if ((flags & OP_CLOSE) !== 0) parked.delete(id);
+        if (f === undefined) continue;
         if ((flags & OP_CLOSE) !== 0) {
           flush(f);
           files.delete(id);
@@ -134,7 +181,8 @@ if (parentPort !== null) {
       return;
     }
     if (error === null) run(m);
-    const reply: IoReply = { seq: m.seq, error };
+    const reply: IoReply = { seq: m.seq, error, shed };
+    shed = 0;
     port.postMessage(reply);
   });
 }

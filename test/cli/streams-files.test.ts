@@ -1,11 +1,13 @@
 import t from 'tap';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { StreamFiles, CHUNK_BYTES } from '../../cli/streams-files.js';
 import { prng } from '../../packet/synth/prng.js';
+import { CLI } from '../helpers/repo.js';
+import { writeSynthPcap } from '../helpers/synth-file.js';
 
 // StreamFiles writes views of shared read chunks without copying them, copies everything
 // else into side chunks, and reuses a chunk only once every write from it is done. These
@@ -139,4 +141,23 @@ t.test('more pieces of one file in a batch than one writev takes (IOV_MAX 1024) 
   sf.release(chunk);
   await sf.close();
   t.ok(readFileSync(join(dir, 'many')).equals(Buffer.concat(want)), '3000 pieces, 15000 bytes, in order');
+});
+
+t.test('under ulimit -n 64, with more files open at once than descriptors, the writer closes and reopens files: the same bytes, exit 0, and it says so', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'podspan-sf-nofile-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const pcap = join(dir, 'many.pcap');
+  // 200 connections interleaved: up to 400 stream files written at the same time.
+  writeSynthPcap(pcap, { connections: 400, concurrency: 200, requestsPerConnection: 2, responseBytes: 3000, seed: 11 });
+  const free = spawnSync(process.execPath, [CLI, 'streams', pcap, '-o', join(dir, 'free')], { encoding: 'utf8' });
+  t.equal(free.status, 0, free.stderr);
+  t.notMatch(free.stderr, /file descriptors/);
+  const tight = spawnSync('bash', ['-c', 'ulimit -n 64 && exec "$0" "$@"', process.execPath, CLI, 'streams', pcap, '-o', join(dir, 'tight')], { encoding: 'utf8' });
+  t.equal(tight.status, 0, tight.stderr);
+  t.match(tight.stderr, /out of file descriptors: [1-9][0-9]* stream files were closed early and reopened/);
+  const names = readdirSync(join(dir, 'free')).sort();
+  t.ok(names.length >= 790, `${names.length} stream files`);
+  t.same(readdirSync(join(dir, 'tight')).sort(), names, 'the same files');
+  const differ = names.filter((n) => !readFileSync(join(dir, 'free', n)).equals(readFileSync(join(dir, 'tight', n))));
+  t.same(differ, [], 'the same bytes in every file');
 });
