@@ -25,6 +25,7 @@ import type { Exporter } from '../agent/export/exporter.js';
 import { exportUsages, parseExportTarget, type ExportTarget } from '../agent/export/registry.js';
 import { WS_DEFAULT_SPOOL_BYTES, wsExportTarget, type WsExportOptions } from '../agent/export/ws.js';
 import { parseSize } from './units.js';
+import { makeDirs } from './dirs.js';
 import { kubeSelection, startKube, type KubeSelection, type KubeStart } from './agent-kube.js';
 import { canonicalIp, listNetns, netnsExists } from '../agent/target/ip-json.js';
 import { isPodIp } from '../agent/target/veth.js';
@@ -330,6 +331,14 @@ function eventLine(e: AgentEvent): string {
 /** Runs the agent until count, duration, a signal, or a fatal output error; resolves with the exit status. */
 export async function runAgent(values: AgentFlagValues): Promise<number> {
   const cfg = agentConfig(values);
+  const spoolDir = str(values['spool-dir']);
+  if (spoolDir !== undefined) {
+    try {
+      makeDirs(spoolDir, 'agent: --spool-dir');
+    } catch (e) {
+      throw usageError((e as Error).message);
+    }
+  }
   const stderr = process.stderr;
   const exporters: Exporter[] = [];
   try {

@@ -29,6 +29,7 @@ import { isCaptureError } from '../native/errors.js';
 import { VXLAN_PORT } from '../packet/wire/vxlan.js';
 import { parseMetricsAddress, startMetricsServer, type MetricsServer } from './metrics-server.js';
 import { parseConnectAddress, portNumber, splitHostPort } from './address.js';
+import { makeDirs } from './dirs.js';
 import { parseSize } from './units.js';
 import { accessSync, constants } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -321,6 +322,7 @@ export function formatSummary(s: CollectorSummary, elapsedMs: number): string {
 
 export async function runCollector(values: CollectorFlagValues): Promise<number> {
   const cfg = collectorConfig(values);
+  if (cfg.options.store !== undefined) makeDirs(cfg.options.store.dir, 'collector: --out');
   // --replay-to with --diff/--report: the shadow's HTTP answers compared with production's.
   let diffSink: DiffSink | undefined;
   if (cfg.httpDiff !== undefined && cfg.options.replayTo !== undefined) {

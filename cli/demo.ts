@@ -37,6 +37,7 @@ import type { HttpLoadResult, LabInfo, LabOptions, LabPod } from '../lab/index.j
 import { endpointOf } from '../collector/diff/sink.js';
 import { ERR, PodspanError } from '../packet/errors.js';
 import { EXIT, usageError } from './errors.js';
+import { makeDirs } from './dirs.js';
 import { forEachRecord } from './input.js';
 import { parseCollectorSummary, type StageCounts } from './collector.js';
 
@@ -531,7 +532,7 @@ export async function runDemo(values: DemoFlagValues): Promise<number> {
   };
 
   try {
-    mkdirSync(cfg.outDir, { recursive: true });
+    makeDirs(cfg.outDir, 'demo: --out');
     progress(`results go to ${cfg.outDir}`);
 
     // 1. The collector (it needs nothing of the lab: started first, it comes up while the lab does).

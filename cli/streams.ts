@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { Parser } from '../packet/decode/parser.js';
 import { TcpSegmentFeed } from '../packet/reassembly/from-parser.js';
 import { TcpReassembler, TCP_DIR, type TcpConn, type TcpDir, type TcpCloseReason, type TcpGapReason, type TcpReassemblerOptions } from '../packet/reassembly/index.js';
@@ -8,6 +8,7 @@ import { forEachRecord } from './input.js';
 import { ByteOutput } from './byte-output.js';
 import { type OutFile, StreamFiles } from './streams-files.js';
 import { limitHeapGrowth } from './heap.js';
+import { makeDirs } from './dirs.js';
 
 
 export interface StreamsOptions {
@@ -164,7 +165,7 @@ function summary(ra: TcpReassembler, tcpPackets: number): string {
 /** `podspan streams FILE -o DIR [--json] [--memcap SIZE] [--max-connections N]`. */
 export async function runStreams(file: string, opts: StreamsOptions): Promise<number> {
   limitHeapGrowth();
-  mkdirSync(opts.outDir, { recursive: true });
+  makeDirs(opts.outDir, '-o');
   // JSON lines are written as connections close, straight into an output buffer: a flush at
   // the end closes every connection at once, and holding those lines as strings would cost
   // more than the connections did.
