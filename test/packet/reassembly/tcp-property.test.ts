@@ -8,20 +8,10 @@ import {
   type TcpSegmentIn,
 } from '../../../packet/reassembly/tcp.js';
 import { Recorder } from './tcp-harness.js';
+import { prng } from '../../../packet/synth/prng.js';
 
 // Time-boxed property tests and memory bounds. Seeds are printed so a failure can be replayed
 // (set PODSPAN_SEED to rerun one seed).
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The byte a sender (by its port) puts at raw sequence number `seq`: content is consistent by construction. */
 function byteAt(port: number, seq: number): number {
@@ -87,7 +77,7 @@ t.test('any permutation of overlapping, duplicated segments of one stream reasse
   const deadline = Date.now() + 2500;
   let runs = 0;
   for (let seed = seedBase; Date.now() < deadline; seed++) {
-    const rnd = mulberry32(seed);
+    const rnd = prng(seed);
     const isn = rnd() < 0.5 ? (0xffffffff - Math.floor(rnd() * 5000)) >>> 0 : Math.floor(rnd() * 2 ** 32);
     const total = 1 + Math.floor(rnd() * 6000);
     const content = Buffer.alloc(total);
@@ -148,7 +138,7 @@ t.test('random segments on many connections: never throw, stay under every cap, 
   let unacked = 0;
   let compared = 0;
   for (let seed = seedBase; Date.now() < deadline; seed++) {
-    const rnd = mulberry32(seed);
+    const rnd = prng(seed);
     const options: TcpReassemblerOptions = {
       memCapBytes: 2000 + Math.floor(rnd() * 6000),
       perFlowOooCapBytes: Math.floor(rnd() * 3000),
