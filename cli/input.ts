@@ -1,5 +1,5 @@
-import { open, stat } from 'node:fs/promises';
-import { ERR, PodspanError } from '../packet/errors.js';
+import { open } from 'node:fs/promises';
+import { checkCaptureFile } from '../collector/capture-file.js';
 import { CapfileReader } from '../packet/capfile/reader.js';
 import type { PacketRecord } from '../packet/capfile/types.js';
 
@@ -35,16 +35,7 @@ export async function* inputChunks(path: string, source: ChunkSource = reusedChu
     for await (const c of process.stdin) yield c as Buffer;
     return;
   }
-  try {
-    const st = await stat(path);
-    if (st.isDirectory()) throw new PodspanError(ERR.IO, `${path} is a directory, not a capture file`);
-  } catch (e) {
-    if (e instanceof PodspanError) throw e;
-    const err = e as NodeJS.ErrnoException;
-    if (err.code === 'ENOENT') throw new PodspanError(ERR.IO, `${path}: no such file`);
-    if (err.code === 'EACCES') throw new PodspanError(ERR.IO, `${path}: permission denied`);
-    throw e;
-  }
+  await checkCaptureFile(path);
   // Read buffers reused: the consumer (forEachRecord) hands one back only once the reader no
   // longer needs it, so reading a large file makes no garbage for the GC to chase. The next
   // chunk is read while the consumer works on this one (three buffers in the steady state:

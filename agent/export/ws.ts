@@ -72,9 +72,6 @@ const FRAME_OVERHEAD_BYTES = 40;
 const SEND_WINDOW_BYTES = 4 * 1024 * 1024;
 /** Largest message the agent accepts from the collector (acks, welcome, errors). */
 const MAX_INBOUND_BYTES = 64 * 1024;
-/** LINKTYPE_ETHERNET, when the capture does not say. */
-const LINKTYPE_ETHERNET = 1;
-const DEFAULT_SNAP_LEN = 262144;
 
 /** Reasons a frame was not exported. */
 export const WS_DROP_REASONS = ['export_spool_full', 'export_unacked', 'export_error'] as const;

@@ -83,7 +83,6 @@ type ShadowResult = { ok: true; msg: HttpMessage; latencyNs: bigint } | { ok: fa
 /** One keep-alive connection to the target, one request at a time. */
 class ShadowConn {
   private sock: Socket | null = null;
-  private framer: Http1Framer | null = null;
   private method = 'GET';
   private sentNs = 0n;
   private firstNs = 0n;
@@ -108,7 +107,6 @@ class ShadowConn {
   private drop(): void {
     if (this.sock !== null) this.sock.destroy();
     this.sock = null;
-    this.framer = null;
   }
 
   private open(): Promise<boolean> {
@@ -136,7 +134,6 @@ class ShadowConn {
         if (this.sock !== sock) return;
         framer.end();
         this.sock = null;
-        this.framer = null;
         this.settle({ ok: false, error: SHADOW_ERROR.CLOSED });
       };
       sock.on('error', gone);
@@ -144,7 +141,6 @@ class ShadowConn {
       sock.once('connect', () => {
         connected = true;
         this.sock = sock;
-        this.framer = framer;
         resolve(true);
       });
       sock.connect(this.target.port, this.target.host);

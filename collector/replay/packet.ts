@@ -23,11 +23,11 @@
  * Records of a non-Ethernet link type (Linux SLL, raw IP...) are skipped and counted:
  * convert them first (`tcprewrite --dlt=enet`).
  */
-import { open, stat } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 
 import type { InjectResult, PacketInjector } from '../../native/index.js';
+import { checkCaptureFile } from '../capture-file.js';
 import { CapfileReader } from '../../packet/capfile/reader.js';
-import { ERR, PodspanError } from '../../packet/errors.js';
 import { isEmptyPlan, rewriteFrame, type RewritePlan } from '../../packet/rewrite/frame-rewrite.js';
 import { LINKTYPE } from '../../packet/wire/link-type.js';
 
@@ -104,26 +104,13 @@ function newSlot(bytes: number, rows: number): Slot {
   return { data: Buffer.allocUnsafeSlow(bytes), meta: new Float64Array(rows * META_COLS), count: 0, bytes: 0 };
 }
 
-async function checkFile(path: string): Promise<void> {
-  try {
-    const st = await stat(path);
-    if (st.isDirectory()) throw new PodspanError(ERR.IO, `${path} is a directory, not a capture file`);
-  } catch (e) {
-    if (e instanceof PodspanError) throw e;
-    const err = e as NodeJS.ErrnoException;
-    if (err.code === 'ENOENT') throw new PodspanError(ERR.IO, `${path}: no such file`);
-    if (err.code === 'EACCES') throw new PodspanError(ERR.IO, `${path}: permission denied`);
-    throw e;
-  }
-}
-
 /**
  * Opens the interface (fails fast: CaptureError INJECT_NO_SUCH_DEVICE, INJECT_IFACE_DOWN,
  * INJECT_PERM, INJECT_OPEN, NETNS, NATIVE_LOAD; PodspanError IO for the file) and returns
  * a replay ready to run.
  */
 export async function openPacketReplay(opts: PacketReplayOptions): Promise<PacketReplay> {
-  await checkFile(opts.file);
+  await checkCaptureFile(opts.file);
   const { PacketInjector } = await import('../../native/index.js');
   const injector = PacketInjector.open({ iface: opts.iface, ...(opts.netns !== undefined ? { netns: opts.netns } : {}), qdiscBypass: opts.qdiscBypass ?? false });
   return new PacketReplay(injector, opts);
