@@ -373,8 +373,10 @@ export class Defragmenter {
       this.countConflicts(t, payload, start, end);
       this.countDrop(DEFRAG_DROP.DUPLICATE, overlapped, newBytes === 0 && this.policy === DEFRAG_OVERLAP_POLICY.FIRST ? 1 : 0);
     }
-    if (newBytes === 0 && this.policy === DEFRAG_OVERLAP_POLICY.FIRST) {
-      // Nothing new: the whole fragment was a duplicate.
+    if (newBytes === 0 && overlapped > 0 && this.policy === DEFRAG_OVERLAP_POLICY.FIRST) {
+      // Nothing new: the whole fragment was a duplicate (counted above). An empty last
+      // fragment (no payload, M clear) overlaps nothing: it is held below as a fragment of
+      // 0 bytes that sets the datagram's end, as with the other policies.
       if (!f.moreFragments) t.end = end;
       return this.maybeComplete(t);
     }

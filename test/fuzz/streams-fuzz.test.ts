@@ -6,16 +6,18 @@ import { PcapWriter } from '../../packet/capfile/pcap-writer.js';
 import { CapfileReader } from '../../packet/capfile/reader.js';
 import { Parser } from '../../packet/decode/parser.js';
 import { PodspanError } from '../../packet/errors.js';
+import { Defragmenter } from '../../packet/reassembly/defrag.js';
 import { TcpSegmentFeed } from '../../packet/reassembly/from-parser.js';
 import { TcpReassembler } from '../../packet/reassembly/tcp.js';
 import { Recorder } from '../packet/reassembly/tcp-harness.js';
 import { corpusSeeds, fuzz, REGRESSIONS, TIME_BOX_MS, type Seed } from './mutate.js';
 
 // Fuzzing the path of `podspan streams` (reader, decoder, IPv4/IPv6 defragmentation, TCP
-// reassembly) with mutated captures, small memory caps so that caps are hit: never a throw
+// reassembly) with mutated captures, small caps on both so that caps are hit: never a throw
 // that is not a PodspanError, never a runaway loop, the reassembler's callbacks in order
 // (Recorder), and both accounting identities after the flush: the reassembler's stream
-// balance, and the defragmenter's received == delivered + held + dropped.
+// balance, and the defragmenter's received == delivered + held + dropped, in bytes and in
+// fragments.
 
 
 function seeds(): Seed[] {
@@ -32,7 +34,7 @@ function seeds(): Seed[] {
 function check(input: Buffer, chunk: () => number): string | undefined {
   const reader = new CapfileReader();
   const parser = new Parser();
-  const feed = new TcpSegmentFeed();
+  const feed = new TcpSegmentFeed(new Defragmenter({ maxBytes: 4096, maxTrackers: 4, maxFragmentsPerDatagram: 16 }));
   const rec = new Recorder();
   const ra = new TcpReassembler(rec, { memCapBytes: 64 * 1024, perFlowOooCapBytes: 16 * 1024, maxConnections: 8 });
   const maxRecords = Math.floor(input.length / 16) + 1;
@@ -70,9 +72,16 @@ function check(input: Buffer, chunk: () => number): string | undefined {
   if (!b.ok) return `reassembler balance broken: ${JSON.stringify(b)}`;
   const d = feed.defrag.counters;
   let dropped = 0;
-  for (const x of Object.values(d.drops)) dropped += x.bytes;
+  let droppedFragments = 0;
+  for (const x of Object.values(d.drops)) {
+    dropped += x.bytes;
+    droppedFragments += x.fragments;
+  }
   if (d.receivedBytes !== d.deliveredBytes + d.heldBytes + dropped || d.heldBytes !== 0) {
-    return `defragmenter balance broken: received ${d.receivedBytes}, delivered ${d.deliveredBytes}, held ${d.heldBytes}, dropped ${dropped}`;
+    return `defragmenter byte balance broken: received ${d.receivedBytes}, delivered ${d.deliveredBytes}, held ${d.heldBytes}, dropped ${dropped}`;
+  }
+  if (d.receivedFragments !== d.deliveredFragments + d.heldFragments + droppedFragments || d.heldFragments !== 0) {
+    return `defragmenter fragment balance broken: received ${d.receivedFragments}, delivered ${d.deliveredFragments}, held ${d.heldFragments}, dropped ${droppedFragments}`;
   }
   return undefined;
 }

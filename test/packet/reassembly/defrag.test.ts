@@ -241,6 +241,25 @@ const cases: Case[] = [
     drops: { flush: 8 },
   },
   {
+    name: 'an empty last fragment (no payload, M clear) ends the datagram and counts as one of its fragments',
+    frags: [{ off: 0, mf: true, data: A8 }, { off: 8, mf: false, data: '' }],
+    out: [{ data: A8, proto: 17 }],
+    status: ['held', 'complete'],
+  },
+  {
+    name: 'an empty last fragment first, the data after it: the same datagram',
+    frags: [{ v: 6, off: 8, mf: false, data: '' }, { v: 6, off: 0, mf: true, data: A8 }],
+    out: [{ data: A8, proto: 17 }],
+    status: ['held', 'complete'],
+  },
+  {
+    name: 'an empty last fragment alone is held, then flushed as one fragment of 0 bytes',
+    frags: [{ off: 16, mf: false, data: '' }],
+    out: [],
+    status: ['held'],
+    drops: { flush: 0 },
+  },
+  {
     name: 'IPv6: another source address is another datagram',
     frags: [
       { v: 6, off: 0, mf: true, data: A8 },
