@@ -4,13 +4,13 @@ import { usageError } from './errors.js';
 /**
  * Splits "[v6]:port", "[v6]", "host:port", ":port", "host" or a bare IPv6 address (which has
  * no port) into strings; the host is '' when only a port is given. Null for brackets around
- * anything but an IPv6 address, or a stray bracket. Callers apply their own rules (defaults,
+ * anything but an IP address, or a stray bracket. Callers apply their own rules (defaults,
  * names allowed or not) on top.
  */
 export function splitHostPort(text: string): { host: string; port: string | undefined } | null {
   const t = text.trim();
   const b = /^\[([^\]]*)\](?::(.*))?$/.exec(t);
-  if (b !== null) return isIP(b[1]!) === 6 ? { host: b[1]!, port: b[2] } : null;
+  if (b !== null) return isIP(b[1]!) !== 0 ? { host: b[1]!, port: b[2] } : null;
   if (/[[\]]/.test(t)) return null;
   const i = t.indexOf(':');
   if (i < 0) return { host: t, port: undefined };

@@ -1,5 +1,5 @@
 import { mkdirSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname } from 'node:path';
 import { ERR, PodspanError } from '../packet/errors.js';
 
 /**
@@ -7,12 +7,12 @@ import { ERR, PodspanError } from '../packet/errors.js';
  * --spool-dir`, `demo --out`), one level at a time. Node 20's `mkdirSync(p, { recursive:
  * true })` never returns when a parent exists but the child fails with ENOENT, as under
  * /proc or /sys (`-o /proc/x` spun at 100 % CPU). Fails with PODSPAN_ERR_IO naming the flag,
- * the path and errno's code.
+ * the path and errno's code. The path is walked as written (`dirname`, not `resolve`): the
+ * caller opens it as written, and the kernel follows a symlink before a `..`.
  */
 export function makeDirs(path: string, flag: string): void {
-  const full = resolve(path);
   const missing: string[] = [];
-  for (let p = full; ; p = dirname(p)) {
+  for (let p = path; ; p = dirname(p)) {
     const kind = statKind(p);
     if (kind === 'dir') break;
     if (kind === 'other') throw new PodspanError(ERR.IO, `${flag} ${path}: ${p} exists and is not a directory`);

@@ -15,7 +15,7 @@ t.test('splitHostPort: the forms a user writes, and what is refused', async (t) 
     ['::1', { host: '::1', port: undefined }],
     [' 10.0.0.2:8080 ', { host: '10.0.0.2', port: '8080' }],
     ['1.2.3.4:x', { host: '1.2.3.4', port: 'x' }],
-    ['[1.2.3.4]:80', null],
+    ['[1.2.3.4]:80', { host: '1.2.3.4', port: '80' }],
     ['[foo]:80', null],
     ['[::1:80', null],
     ['a:b:c', null],

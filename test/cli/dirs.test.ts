@@ -1,5 +1,5 @@
 import t from 'tap';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { makeDirs } from '../../cli/dirs.js';
@@ -20,6 +20,17 @@ t.test('makeDirs: creates every missing level, accepts an existing directory', a
   makeDirs(deep, '-o');
   makeDirs(dir + '/./a/../a/b', '-o');
   t.ok(statSync(join(dir, 'a', 'b')).isDirectory());
+});
+
+t.test('makeDirs: the path as the caller will open it, through a symlink before ".."', async (t) => {
+  mkdirSync(join(dir, 'deep', 'inner'), { recursive: true });
+  symlinkSync(join(dir, 'deep', 'inner'), join(dir, 'lnk'));
+  // The kernel resolves lnk/.. to deep, not to dir: so must makeDirs.
+  makeDirs(join(dir, 'lnk') + '/../made', '-o');
+  t.ok(statSync(join(dir, 'deep', 'made')).isDirectory(), 'made under the link target');
+  t.notOk(existsSync(join(dir, 'made')), 'no stray directory where the text alone points');
+  makeDirs(join(dir, 'deep') + '/trailing/', '-o');
+  t.ok(statSync(join(dir, 'deep', 'trailing')).isDirectory(), 'a trailing slash');
 });
 
 t.test('makeDirs: PODSPAN_ERR_IO naming the flag and the path, never a hang', async (t) => {

@@ -28,6 +28,7 @@ t.test('sizes, durations and listen addresses', async (t) => {
   t.equal(parseSize('4096', '--x'), 4096);
   t.equal(parseSize('1.5G', '--x'), 1.5 * 1024 ** 3);
   t.equal(parseSize('64kb', '--x'), 64 * 1024);
+  t.equal(parseSize('64Mi', '--x'), 64 * 1024 * 1024);
   for (const bad of ['12Q', '', '-1M', '0', '0.0001K', 'M', '1.G', '1e3']) t.throws(() => parseSize(bad, '--rotate-size'), { code: 'PODSPAN_ERR_USAGE' }, `"${bad}" refused`);
   t.equal(parseDuration('1h', '--x'), 3_600_000);
   t.equal(parseDuration('90s', '--x'), 90_000);
