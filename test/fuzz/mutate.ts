@@ -78,8 +78,11 @@ export function fuzz(t: Test, pool: Seed[], minRuns: number, problem: (input: Bu
   const end = Date.now() + TIME_BOX_MS;
   let runs = 0;
   let failures = 0;
+  // A quarter of the inputs come from the project's own captures, however many corpus files
+  // there are (their traffic is what the test was written for).
+  const own = pool.filter((s) => s.own);
   while (Date.now() < end && failures < 3) {
-    const from = pool[Math.floor(rnd() * pool.length)]!;
+    const from = own.length > 0 && rnd() < 0.25 ? own[Math.floor(rnd() * own.length)]! : pool[Math.floor(rnd() * pool.length)]!;
     const input = mutate(from.data, rnd);
     const p = problem(input, rnd);
     runs++;
