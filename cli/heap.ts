@@ -11,8 +11,18 @@ const LARGE_HEAP_LIMIT_BYTES = 2 * 1024 ** 3;
  * `--memcap 32M`: peak RSS 230 MB by default, 160 MB with this, with no measurable cost on
  * `bench/reassembly`. The flag replaces V8's whole growth choice, including the smaller
  * factors it uses near a small limit, so it is only set when the limit is large.
- * Process-wide; consulted at each GC, so it works after start-up.
+ *
+ * Process-wide, consulted at each GC, so it works when set late; and it should be set late:
+ * after a V8 flag changes, loading modules and starting a Worker cost more CPU (measured:
+ * +15 ms for three core modules, +22 ms for a Worker; apparently the code caches built with
+ * the default flags are no longer used), which was 0.06 CPU-seconds on `bench/reassembly`.
+ * `podspan streams` sets it at the first eviction from a full connection table, the churn
+ * that makes the old generation grow.
  */
 export function limitHeapGrowth(): void {
+  if (done) return;
+  done = true;
   if (getHeapStatistics().heap_size_limit >= LARGE_HEAP_LIMIT_BYTES) setFlagsFromString('--heap-growing-percent=100');
 }
+
+let done = false;

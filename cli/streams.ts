@@ -129,7 +129,9 @@ class StreamWriter implements TcpHandler {
     if (reason === 'snaplen') this.conns.get(conn)!.snapCut[dir] += len;
   }
 
-  onClose(conn: TcpConn, _reason: TcpCloseReason): void {
+  onClose(conn: TcpConn, reason: TcpCloseReason): void {
+    // The connection table is full and churning: hold V8's heap growth from now on.
+    if (reason === 'evicted') limitHeapGrowth();
     const cf = this.conns.get(conn)!;
     this.conns.delete(conn);
     for (const f of cf.dirs) if (f !== null) this.files.retire(f);
@@ -164,7 +166,6 @@ function summary(ra: TcpReassembler, tcpPackets: number): string {
 
 /** `podspan streams FILE -o DIR [--json] [--memcap SIZE] [--max-connections N]`. */
 export async function runStreams(file: string, opts: StreamsOptions): Promise<number> {
-  limitHeapGrowth();
   makeDirs(opts.outDir, '-o');
   // JSON lines are written as connections close, straight into an output buffer: a flush at
   // the end closes every connection at once, and holding those lines as strings would cost
