@@ -8,8 +8,7 @@ const LARGE_HEAP_LIMIT_BYTES = 2 * 1024 ** 3;
  * large heap limit (V8 picks 4 GiB on machines with 16 GiB or more) its default grows up to
  * four times when collecting is cheap, as it is for reassembly state: a few tens of MB live
  * and many short-lived connections. Measured on 150k half-open connections with
- * `--memcap 32M`: peak RSS 230 MB by default, 160 MB with this, with no measurable cost on
- * `bench/reassembly`. The flag replaces V8's whole growth choice, including the smaller
+ * `--memcap 32M`: peak RSS 230 MB by default, 160-190 MB with this. The flag replaces V8's whole growth choice, including the smaller
  * factors it uses near a small limit, so it is only set when the limit is large.
  *
  * Process-wide, consulted at each GC, so it works when set late; and it should be set late:

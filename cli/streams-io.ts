@@ -15,7 +15,7 @@
  *
  * Out of file descriptors (EMFILE under a low `ulimit -n`, or ENFILE), the worker closes the
  * file it opened longest ago, after writing what it had gathered for it, and opens it again
- * for appending when it is next written to; each reply says how many files it closed so.
+ * for appending when it is next written to; each reply says how many times it did so.
  */
 import { closeSync, openSync, writeSync, writevSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
@@ -47,7 +47,7 @@ export interface IoReply {
   seq: number;
   /** The first failure: what was done, to which path, and errno's code. */
   error: { what: string; path: string; code: string } | null;
-  /** Files closed early in this batch because file descriptors ran out (reopened when written to). */
+  /** Times in this batch a file was closed early because descriptors ran out (reopened when written to). */
   shed: number;
 }
 
