@@ -6,7 +6,8 @@ const USAGE = `usage: podspan <command> [options]
 
   read FILE [--json] [-c COUNT]   decode a pcap/pcapng ('-' = stdin); one line per packet
   convert IN OUT                  pcap <-> pcapng (format from OUT's extension)
-  flows FILE [--json]             TCP/UDP conversations: packets and bytes each way, start, end, state
+  flows FILE [--json] [--max-flows N]
+                                  TCP/UDP conversations: packets and bytes each way, start, end, state
   streams FILE -o DIR [--json] [--memcap SIZE] [--max-connections N]
                                   reassembled TCP payload per connection and direction
   agent [--iface IF]... [--pod-ip IP]... [--pod NS/NAME | --selector K=V,.. [--namespace NS]] [--kube-api URL]
@@ -95,9 +96,10 @@ async function main(argv: string[]): Promise<number> {
       return runDemo(parse(rest, DEMO_OPTIONS, [0, 0], cmd).values);
     }
     case 'flows': {
-      const a = parse(rest, { json: { type: 'boolean' } }, [1, 1], cmd);
+      const a = parse(rest, { json: { type: 'boolean' }, 'max-flows': { type: 'string' } }, [1, 1], cmd);
       const { runFlows } = await import('./flows.js');
-      return runFlows(a.positionals[0]!, { json: a.values.json === true });
+      const maxFlows = positiveInt(a.values['max-flows'] as string | undefined, '--max-flows');
+      return runFlows(a.positionals[0]!, { json: a.values.json === true, ...(maxFlows !== undefined ? { maxFlows } : {}) });
     }
     case 'streams': {
       const a = parse(rest, { json: { type: 'boolean' }, out: { type: 'string', short: 'o' }, memcap: { type: 'string' }, 'max-connections': { type: 'string' } }, [1, 1], cmd);
