@@ -24,12 +24,14 @@ export interface TimedCommand {
 }
 
 /**
- * Best (shortest) wall time in seconds of each command over `runs` rounds, the commands
- * taking turns within each round, so that drift in the machine's load hits them alike.
- * `before` runs ahead of each command's run, outside the timing.
+ * Best (shortest) and median wall times in seconds of each command over `runs` rounds, the
+ * commands taking turns within each round, so that drift in the machine's load hits them
+ * alike. On a noisy machine the best of a few runs can favour either side by 10 %; the
+ * median of the same runs is steadier. `before` runs ahead of each command's run, outside
+ * the timing.
  */
-export function bestOfAlternating(runs: number, cmds: readonly TimedCommand[], before?: (cmd: number, i: number) => void): number[] {
-  const best = cmds.map(() => Infinity);
+export function timeAlternating(runs: number, cmds: readonly TimedCommand[], before?: (cmd: number, i: number) => void): { best: number[]; median: number[] } {
+  const times: number[][] = cmds.map(() => []);
   for (let i = 0; i < runs; i++) {
     cmds.forEach((c, k) => {
       before?.(k, i);
@@ -38,8 +40,13 @@ export function bestOfAlternating(runs: number, cmds: readonly TimedCommand[], b
       const r = spawnSync(c.cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
       const t1 = process.hrtime.bigint();
       if (r.status !== 0) throw new Error(`${c.cmd} ${args.join(' ')} failed: ${r.stderr.toString()}`);
-      best[k] = Math.min(best[k]!, Number(t1 - t0) / 1e9);
+      times[k]!.push(Number(t1 - t0) / 1e9);
     });
   }
-  return best;
+  const median = (xs: number[]): number => {
+    const s = [...xs].sort((a, b) => a - b);
+    const m = s.length >> 1;
+    return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+  };
+  return { best: times.map((xs) => Math.min(...xs)), median: times.map(median) };
 }
