@@ -96,16 +96,13 @@ export function parseDuration(text: string, flag: string): number {
 /** "127.0.0.1:4789", "[::]:4789", "0.0.0.0" (port 4789), ":4789" (0.0.0.0); port 0 = any free port. */
 export function parseListenAddress(text: string): ListenAddress {
   const p = splitHostPort(text);
-  const host = p === null ? '' : p.host === '' ? '0.0.0.0' : p.host;
-  if (isIP(host) === 0) {
-    throw usageError(`collector: --vxlan ${text}: "${p === null ? text : host}" is not an IP address (use e.g. 0.0.0.0:4789, 127.0.0.1:4789 or [::]:4789)`);
+  const host = p === null ? text : p.host === '' ? '0.0.0.0' : p.host;
+  if (p === null || isIP(host) === 0) {
+    throw usageError(`collector: --vxlan ${text}: "${host}" is not an IP address (use e.g. 0.0.0.0:4789, 127.0.0.1:4789 or [::]:4789)`);
   }
-  let port = VXLAN_PORT;
-  if (p!.port !== undefined) {
-    const n = portNumber(p!.port);
-    if (n === undefined) throw usageError(`collector: --vxlan ${text}: the port must be 1 to 65535 (0: any free port), got "${p!.port}"`);
-    port = n;
-  }
+  if (p.port === undefined) return { host, port: VXLAN_PORT };
+  const port = portNumber(p.port);
+  if (port === undefined) throw usageError(`collector: --vxlan ${text}: the port must be 1 to 65535 (0: any free port), got "${p.port}"`);
   return { host, port };
 }
 

@@ -103,8 +103,8 @@ export class StreamFiles {
   /** Chunks referenced by each batch in flight, by sequence number. */
   private readonly inFlight = new Map<number, SharedChunk[]>();
   private error: PodspanError | null = null;
-  /** Files the writer closed early because file descriptors ran out (reopened to append). */
-  shedFiles = 0;
+  /** Times the writer closed a file early because file descriptors ran out (it reopens it to append). */
+  shedCount = 0;
   private wake: (() => void) | null = null;
   private wakePromise: Promise<void> | null = null;
 
@@ -340,7 +340,7 @@ export class StreamFiles {
     const held = this.inFlight.get(r.seq);
     this.inFlight.delete(r.seq);
     if (held !== undefined) for (const c of held) this.unref(c);
-    this.shedFiles += r.shed;
+    this.shedCount += r.shed;
     if (r.error !== null) {
       const code = r.error.code;
       const hint = code === 'EMFILE' || code === 'ENFILE' ? 'out of file descriptors: raise ulimit -n' : 'check the output directory: space, permissions';

@@ -210,7 +210,7 @@ export async function runStreams(file: string, opts: StreamsOptions): Promise<nu
   process.stderr.write(summary(ra, tcpPackets));
   const dc = feed.defrag.counters;
   if (dc.receivedFragments > 0) process.stderr.write(`podspan: ${dc.receivedFragments} IP fragments, ${dc.datagrams} datagrams reassembled\n`);
-  const shed = writer.files.shedFiles;
+  const shed = writer.files.shedCount;
   if (shed > 0) process.stderr.write(`podspan: out of file descriptors: stream files were closed early and reopened to append ${shed} times (all bytes written; raise ulimit -n for speed)\n`);
   return 0;
 }
