@@ -761,6 +761,12 @@ export class Parser {
       }
       p += len;
       if (cur === IP_PROTO.FRAGMENT) {
+        // Payload length 0 says "jumbogram or unsegmented super-packet", neither of which is
+        // ever fragmented (RFC 2675 §3): the length of this fragment is unknown.
+        if (zeroLen) {
+          this.off = p - len;
+          return this.stop(S_MALFORMED, LAYER.IPV6);
+        }
         const fo = d.readUInt16BE(p - len + IPV6_EXT_OFF.FRAG_OFFSET_M);
         const fragOffset = fo >>> 3;
         // A second Fragment header is not RFC 8200's (§4.1: each header at most once): the packet

@@ -411,6 +411,11 @@ t.test('uses the IPv6 jumbo payload length, and the frame length when payload le
   const tso = eth(ETHERTYPE.IPV6, ipv6(IP_PROTO.TCP, tcp(1, 2, TCP_FLAG.ACK, Buffer.alloc(10)), { payloadLength: 0 }));
   run(tso, LINKTYPE.ETHERNET, 190000);
   t.same([p.status, p.ipPayloadLen, p.payloadLen], [DECODE_STATUS.OK, 190000 - 54, 190000 - 74], 'BIG TCP IPv6 without the HBH header');
+  const frag0 = cat(hdr(8, (b) => emitIpv6Fragment({ nextHeader: IP_PROTO.TCP, fragOffset: 0, more: true, id: 7 }, b, 0)), tcp(1, 2, TCP_FLAG.ACK, Buffer.alloc(10)));
+  t.same(run(eth(ETHERTYPE.IPV6, ipv6(IP_PROTO.FRAGMENT, frag0, { payloadLength: 0 }))), { status: 'malformed', layers: 'eth:ipv6', stopLayer: 'ipv6' }, 'a fragment with payload length 0');
+  const jumboFrag = cat(hdr(8, (b) => emitIpv6JumboHbh(IP_PROTO.FRAGMENT, 8 + frag0.length, b, 0)), frag0);
+  t.same(run(eth(ETHERTYPE.IPV6, ipv6(IP_PROTO.HOPOPTS, jumboFrag, { payloadLength: 0 }))), { status: 'malformed', layers: 'eth:ipv6', stopLayer: 'ipv6' }, 'a jumbogram with a Fragment header');
+  t.same(run(eth(ETHERTYPE.IPV6, ipv6(IP_PROTO.FRAGMENT, frag0))).status, 'ok', 'the same fragment with its payload length');
 });
 
 t.test('reads ICMP type and code only, never the quoted IP header of an error', async (t) => {
