@@ -406,8 +406,12 @@ export async function runCollector(values: CollectorFlagValues): Promise<number>
     process.on('SIGHUP', rotate);
     collector.onAllSinksEnded = done;
   });
-  const summary = await collector.stop();
-  await metrics?.close();
+  let summary: CollectorSummary;
+  try {
+    summary = await collector.stop();
+  } finally {
+    await metrics?.close();
+  }
   if (diffSink !== undefined) {
     await diffSink.close();
     const report = cfg.httpDiff?.report;

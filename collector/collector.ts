@@ -194,11 +194,21 @@ export class Collector {
     return this.stopping;
   }
 
+  /** Every listener and sink is closed even when one fails; the first failure is thrown after. */
   private async doStop(): Promise<CollectorSummary> {
-    await Promise.all(this.vxlanListeners.map((l) => l.close()));
-    this.greListener?.close();
-    await this.wsListener?.close();
-    for (const s of this.sinks) await s.close();
+    let first: unknown;
+    const attempt = async (f: () => unknown): Promise<void> => {
+      try {
+        await f();
+      } catch (e) {
+        first ??= e;
+      }
+    };
+    await Promise.all(this.vxlanListeners.map((l) => attempt(() => l.close())));
+    await attempt(() => this.greListener?.close());
+    await attempt(() => this.wsListener?.close());
+    for (const s of this.sinks) await attempt(() => s.close());
+    if (first !== undefined) throw first;
     return this.summary();
   }
 

@@ -92,6 +92,11 @@ const HELP: Record<string, string> = {
 };
 
 /** All of the collector's counters. Stages are registered once, at set-up, in pipeline order. */
+/** Remote counter lines kept at most (the most recently updated). */
+export const REMOTE_MAX_ENTRIES = 64;
+/** Longest remote counter line, in characters. */
+export const REMOTE_MAX_LINE = 1024;
+
 export class CollectorMetrics {
   readonly stages: Stage[] = [];
   /** Distinct sources seen (set by the source table). */
@@ -100,7 +105,21 @@ export class CollectorMetrics {
    * Counters reported by remote stages (the agents' own, over the WebSocket tunnel), one
    * line each by key, in the words of describe(): written into the ISB comments too.
    */
-  readonly remote = new Map<string, string>();
+  private readonly remote = new Map<string, string>();
+
+  /**
+   * Sets remote line `key` (an agent's stage). The peer chooses these texts, so they are
+   * bounded: a line is cut at REMOTE_MAX_LINE characters, and past REMOTE_MAX_ENTRIES the
+   * line updated longest ago goes (a statistics block carries them all, in every file).
+   */
+  setRemote(key: string, line: string): void {
+    this.remote.delete(key);
+    if (this.remote.size >= REMOTE_MAX_ENTRIES) {
+      const oldest = this.remote.keys().next();
+      if (oldest.done !== true) this.remote.delete(oldest.value);
+    }
+    this.remote.set(key, line.length > REMOTE_MAX_LINE ? `${line.slice(0, REMOTE_MAX_LINE - 1)}\u2026` : line);
+  }
 
   /** Registers a stage; a name may be registered once. */
   stage<R extends string>(name: string, reasons: readonly R[]): Stage<R> {

@@ -121,6 +121,8 @@ export const WS_DEFAULT_MAX_CONNECTIONS = 256;
 export const WS_DEFAULT_MAX_SESSIONS = 1024;
 export const WS_DEFAULT_HELLO_TIMEOUT_MS = 10_000;
 export const WS_DEFAULT_MAX_MESSAGES_PER_SEC = 2000;
+/** An interface whose frames are not Ethernet (the store writes one link type per file). */
+const NOT_ETHERNET = 'not-ethernet';
 /** Most interfaces one session may describe. */
 const MAX_SESSION_INTERFACES = 4096;
 const LINKTYPE_ETHERNET = 1;
@@ -173,8 +175,8 @@ interface Session {
   /** Last seq acknowledged on the live connection. */
   ackedSeq: number;
   conn: Conn | undefined;
-  /** Interface id → source (null: not Ethernet, or the table was full). */
-  readonly ifaces: Map<number, Source | null>;
+  /** Interface id → source (NOT_ETHERNET, or null when the source table was full). */
+  readonly ifaces: Map<number, Source | typeof NOT_ETHERNET | null>;
   lastSeenMs: number;
 }
 
@@ -190,6 +192,15 @@ interface Conn {
 
 /** Persistent form of the sessions: key → [seq, partialSeq, partialFrames]. */
 type StateJson = { v: 1; sessions: Record<string, [number, number, number]> };
+
+/** Longest agent, stage or reason name kept in a counter line (the peer chooses them). */
+const COUNTER_NAME_MAX = 64;
+
+/** A peer-chosen name for a counter line: printable ASCII without spaces, at most COUNTER_NAME_MAX characters. */
+function counterName(s: string): string {
+  const t = s.replace(/[^\x21-\x7e]/g, '_');
+  return t.length > COUNTER_NAME_MAX ? `${t.slice(0, COUNTER_NAME_MAX - 1)}~` : t;
+}
 
 function tokenDigest(token: string): Buffer {
   return createHash('sha256').update(token, 'utf8').digest();
@@ -475,13 +486,10 @@ export class WsListener {
     for (const w of list) {
       if (s.ifaces.has(w.id)) continue;
       if (s.ifaces.size >= MAX_SESSION_INTERFACES) return false;
-      s.ifaces.set(w.id, w.linkType === LINKTYPE_ETHERNET ? (this.wsSources.source(s.agent, s.node, w) ?? null) : null);
-      if (w.linkType !== LINKTYPE_ETHERNET) this.nonEthernet.add(`${s.key}\u0000${w.id}`);
+      s.ifaces.set(w.id, w.linkType === LINKTYPE_ETHERNET ? (this.wsSources.source(s.agent, s.node, w) ?? null) : NOT_ETHERNET);
     }
     return true;
   }
-
-  private readonly nonEthernet = new Set<string>();
 
   private onBatch(c: Conn, b: BatchMsg): void {
     const s = c.session;
@@ -527,10 +535,8 @@ export class WsListener {
         continue;
       }
       const source = s.ifaces.get(w.iface);
-      if (source === undefined || source === null) {
-        if (source === null && this.nonEthernet.has(`${s.key}\u0000${w.iface}`)) st.drop('unsupported_link_type');
-        else if (source === null) st.drop('too_many_sources');
-        else st.drop('unknown_interface');
+      if (source === undefined || source === null || source === NOT_ETHERNET) {
+        st.drop(source === NOT_ETHERNET ? 'unsupported_link_type' : source === null ? 'too_many_sources' : 'unknown_interface');
         continue;
       }
       f.data = w.data;
@@ -554,9 +560,11 @@ export class WsListener {
     this.dirty = true;
     for (const ctr of b.counters) {
       const drops = Object.entries(ctr.dropped).filter(([, v]) => v !== 0);
-      this.opts.metrics.remote.set(
-        `${s.agent} ${ctr.stage}`,
-        `agent ${s.agent} ${ctr.stage} received=${ctr.received} delivered=${ctr.delivered} dropped=${drops.reduce((a, [, v]) => a + v, 0)}${drops.length > 0 ? `{${drops.map(([k, v]) => `${k}=${v}`).join(',')}}` : ''}`,
+      const agent = counterName(s.agent);
+      const stage = counterName(ctr.stage);
+      this.opts.metrics.setRemote(
+        `${agent} ${stage}`,
+        `agent ${agent} ${stage} received=${ctr.received} delivered=${ctr.delivered} dropped=${drops.reduce((a, [, v]) => a + v, 0)}${drops.length > 0 ? `{${drops.map(([k, v]) => `${counterName(k)}=${v}`).join(',')}}` : ''}`,
       );
     }
   }

@@ -657,23 +657,34 @@ export class PcapngStore implements FrameSink {
     let ok = true;
     for (let id = 0; id < file.ifaces.length && ok; id++) {
       const info = file.ifaces[id]!;
-      const isb = file.writer.stats({
-        ifaceId: id,
-        tsSec: clock.tsSec,
-        tsNsec: clock.tsNsec,
-        ifRecv: BigInt(info.source.frames),
-        ifDrop: undefined,
-        filterAccept: undefined,
-        osDrop: BigInt(this.dropsBySource[info.source.index] ?? 0),
-        usrDeliv: BigInt(info.written),
-        comments: [`${info.written} frames of ${info.source.description} in this file`, ...comments],
-        startTsSec: info.startSec,
-        startTsNsec: info.startNsec,
-        endTsSec: clock.tsSec,
-        endTsNsec: clock.tsNsec,
-      });
+      let isb: Buffer;
+      try {
+        isb = file.writer.stats({
+          ifaceId: id,
+          tsSec: clock.tsSec,
+          tsNsec: clock.tsNsec,
+          ifRecv: BigInt(info.source.frames),
+          ifDrop: undefined,
+          filterAccept: undefined,
+          osDrop: BigInt(this.dropsBySource[info.source.index] ?? 0),
+          usrDeliv: BigInt(info.written),
+          comments: [`${info.written} frames of ${info.source.description} in this file`, ...comments],
+          startTsSec: info.startSec,
+          startTsNsec: info.startNsec,
+          endTsSec: clock.tsSec,
+          endTsNsec: clock.tsNsec,
+        });
+      } catch (e) {
+        // Statistics that cannot be written never stop the file from being finished.
+        this.lastError = e as Error;
+        continue;
+      }
       if (file.bufLen + isb.length > file.buf.length && !this.flush(slot, file)) ok = false;
-      else {
+      else if (isb.length > file.buf.length) {
+        // Larger than the batch buffer (many counter lines, a small batchBytes): on its own.
+        ok = this.writeParts(slot, file, [isb]);
+        if (ok) file.bytes += isb.length;
+      } else {
         isb.copy(file.buf, file.bufLen);
         file.bufLen += isb.length;
         file.bytes += isb.length;

@@ -272,3 +272,18 @@ t.test('the ReceiveClock of the store stamps ISBs with the current time', async 
   const isb = readStoredFile(finishedFiles(dir)[0]!).stats[0]!;
   t.ok(Math.abs(isb.tsSec - Date.now() / 1000) < 5);
 });
+
+t.test('a statistics block larger than the write buffer is written whole (many agent counter lines)', async (t) => {
+  const dir = tmp(t);
+  const { store, sources, write, metrics } = setup({ dir, batchBytes: 4096 });
+  for (let i = 0; i < 64; i++) metrics.setRemote(`a${i}`, `agent a${i} stage received=${i} ${'x'.repeat(900)}`);
+  const s = sources.vxlanSource('10.0.0.5', 1)!;
+  write(s);
+  write(s);
+  await store.close();
+  const f = readStoredFile(finishedFiles(dir)[0]!);
+  t.equal(f.frames.length, 2);
+  t.equal(f.stats.length, 1, 'the ISB is there');
+  t.equal(f.stats[0]!.comments.filter((c) => c.startsWith('agent ')).length, 64, 'with every counter line');
+  t.equal(await tsharkCount(finishedFiles(dir)[0]!), 2, 'tshark reads the file');
+});

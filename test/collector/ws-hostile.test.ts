@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 
 import { decodeEnvelope, encodeEnvelope, pb, type HelloMsg, type TunnelMessage } from '../../proto/envelope.js';
-import { parseSummary, readStore, startCollector, testFrame } from './helpers.js';
+import { finishedFiles, parseSummary, readStore, readStoredFile, startCollector, testFrame } from './helpers.js';
 
 // Hostile peers against `podspan collector --ws`: every bad message is counted under its
 // reason, answered with a close code, and the collector goes on serving a good agent.
@@ -173,4 +173,38 @@ t.test('malformed, oversized, out-of-sequence and flooding peers are counted and
   t.equal(stored.length, 3, 'the good agent\'s three frames are stored');
   t.same(stored.map((f) => f.tsNsec), [1, 2, 3], 'with the agent\'s timestamps');
   t.same(stored.map((f) => f.iface.description), new Array(3).fill('pod shop/web-0 10.77.60.9 on veth-test, agent test-agent (node n1) over ws'), 'the pod in the interface description');
+});
+
+t.test('counter names an agent chooses are bounded: no crash at rotation, no growth, statistics blocks intact', async (t) => {
+  const store = join(dir, 'store-counters');
+  const collector = await startCollector(t, ['--ws', '127.0.0.1:0', '--token-file', tokenFile, '--out', store, '--rotate-time', '1s']);
+  const port = Number(/listening on ws 127\.0\.0\.1:(\d+)/.exec(collector.stderr())![1]);
+  const p = await peer(port);
+  p.ws.send(encodeEnvelope({ ...hello('8888888888888888'), agent: 'agent\nwith spaces' }));
+  await until(() => p.messages.some((m) => m.type === 'welcome'), 'welcome');
+  // Each counter line would be about 66 KB: once more than a pcapng option can hold (the
+  // collector used to die at the next rotation), then batches of 64 new names each.
+  const long = Object.fromEntries(Array.from({ length: 64 }, (_, i) => [`r${i}_${'x'.repeat(1019)}`, 1]));
+  const BATCHES = 40;
+  for (let seq = 1; seq <= BATCHES; seq++) {
+    const counters = Array.from({ length: 64 }, (_, i) => ({ stage: `${seq}-${i}-${'S'.repeat(1000)}`, received: seq, delivered: seq - 1, dropped: seq === 1 ? long : { full: 1 } }));
+    const frames = [{ iface: 1, tsSec: 1764000000, tsNsec: seq, capLen: 100, wireLen: 100, data: testFrame(seq) }];
+    p.ws.send(encodeEnvelope({ type: 'batch', seq, interfaces: seq === 1 ? [IFACE] : [], frames, counters }));
+  }
+  await until(() => p.messages.some((m) => m.type === 'ack' && m.seq === BATCHES), `ack ${BATCHES}`, 20_000);
+  await new Promise((r) => setTimeout(r, 1500)); // a time rotation with the counters in place
+  t.equal(collector.proc.exitCode, null, 'still running after a rotation');
+  p.ws.close(1000);
+  await p.closed;
+  const stopped = await collector.stop('SIGTERM');
+  t.equal(stopped.code, 0, `exits 0: ${stopped.stderr.slice(-300)}`);
+  const files = finishedFiles(store).map(readStoredFile);
+  t.equal(files.reduce((a, f) => a + f.frames.length, 0), BATCHES, 'every frame stored');
+  const last = files[files.length - 1]!;
+  t.ok(last.stats.length >= 1, 'the last file has its statistics block');
+  const agentLines = last.stats[0]!.comments.filter((c) => c.startsWith('agent '));
+  t.ok(agentLines.length > 0 && agentLines.length <= 64, `agent counter lines kept: ${agentLines.length} (at most 64)`);
+  t.ok(agentLines.every((l) => l.length <= 1024), 'each at most 1024 characters');
+  t.ok(agentLines.every((l) => l.startsWith('agent agent_with_spaces ') && !/[\n]/.test(l)), 'names cleaned of spaces and control characters');
+  t.ok(agentLines.some((l) => l.includes(` ${BATCHES}-63-SSS`)), 'the most recently reported stage is among them');
 });
