@@ -285,6 +285,29 @@ export function parseCollectorSummary(stderr: string): Record<string, StageCount
 }
 
 /** The summary for people, on stderr. */
+/** At most one store error line per this interval (a full disk fails every write). */
+const STORE_ERROR_LOG_INTERVAL_MS = 10_000;
+
+/**
+ * Logs the store's I/O errors on stderr as tcpdump does ("No space left on device"): the
+ * first at once, then at most one line per interval, saying how many came in between.
+ */
+export function storeErrorLog(intervalMs: number, write: (s: string) => void = (s) => process.stderr.write(s)): (e: Error) => void {
+  let lastMs = -Infinity;
+  let skipped = 0;
+  return (e) => {
+    const now = Date.now();
+    if (now - lastMs < intervalMs) {
+      skipped++;
+      return;
+    }
+    lastMs = now;
+    const more = skipped > 0 ? ` (and ${skipped} more errors since the last line)` : '';
+    skipped = 0;
+    write(`podspan collector: store: ${e.message}${more}; frames not written are counted as store write_error\n`);
+  };
+}
+
 export function formatSummary(s: CollectorSummary, elapsedMs: number): string {
   const lines = [`podspan collector: stopped after ${(elapsedMs / 1000).toFixed(1)} s`];
   for (const st of s.stages) {
@@ -298,6 +321,13 @@ export function formatSummary(s: CollectorSummary, elapsedMs: number): string {
     if (s.sources.length > 20) lines.push(`  and ${s.sources.length - 20} more`);
   }
   if (s.filesFinished > 0 || s.filesDeleted > 0) lines.push(`files: ${s.filesFinished} finished, ${s.filesDeleted} deleted by retention`);
+  const se = s.storeErrors;
+  if (se.errors > 0) {
+    lines.push(
+      `store: ${se.errors} I/O errors, last: ${se.lastError ?? '?'}` +
+        (se.rollbacks > 0 ? `; cut back to the last commit ${se.rollbacks} times (agents resent what was not acknowledged)` : ''),
+    );
+  }
   if (s.stdoutEnded !== undefined) lines.push(`stdout: the reader went away (${s.stdoutEnded})`);
   if (s.tap !== undefined && (s.tap.retriesNoBufs > 0 || s.tap.retriesAgain > 0 || s.tap.lastError !== undefined)) {
     lines.push(`tap ${s.tap.iface}: send retries ENOBUFS=${s.tap.retriesNoBufs} EAGAIN=${s.tap.retriesAgain}${s.tap.lastError !== undefined ? `; last error: ${s.tap.lastError}` : ''}`);
@@ -364,6 +394,7 @@ export async function runCollector(values: CollectorFlagValues): Promise<number>
     if (isCaptureError(e)) throw usageError(`collector: --gre: ${(e as Error).message}`);
     throw e;
   }
+  if (collector.store !== undefined) collector.store.onError = storeErrorLog(STORE_ERROR_LOG_INTERVAL_MS);
   const jr = collector.store?.journalRecovery;
   if (jr !== undefined) {
     process.stderr.write(

@@ -58,6 +58,8 @@ export interface CollectorSummary {
   sources: Array<Pick<Source, 'name' | 'description' | 'frames'>>;
   filesFinished: number;
   filesDeleted: number;
+  /** The store's I/O errors, its rollbacks to the last commit, and the last error. */
+  storeErrors: { errors: number; rollbacks: number; lastError: string | undefined };
   repaired: RepairReport[];
   /** Why the stdout stream ended early (EPIPE…), if it did. */
   stdoutEnded: string | undefined;
@@ -178,6 +180,7 @@ export class Collector {
         if (store !== undefined) {
           store.journalState = () => listener.journalState();
           store.onCommit = () => listener.committed();
+          store.onRollback = () => listener.rewind();
         }
         c.wsListener = listener;
       }
@@ -218,6 +221,7 @@ export class Collector {
       sources: this.sources.all.map((s) => ({ name: s.name, description: s.description, frames: s.frames })),
       filesFinished: this.store?.filesFinished ?? 0,
       filesDeleted: this.store?.filesDeleted ?? 0,
+      storeErrors: { errors: this.store?.errors ?? 0, rollbacks: this.store?.rollbacks ?? 0, lastError: this.store?.lastError?.message },
       repaired: this.store?.repaired ?? [],
       stdoutEnded: this.stdout?.endError === undefined ? undefined : (this.stdout.endError as NodeJS.ErrnoException).code ?? this.stdout.endError.message,
       tap: this.tap === undefined ? undefined : { iface: this.tap.iface, retriesNoBufs: this.tap.retriesNoBufs, retriesAgain: this.tap.retriesAgain, lastError: this.tap.lastError?.message },

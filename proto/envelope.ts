@@ -47,6 +47,8 @@ export const WS_ERR = {
   TLS: 'PODSPAN_ERR_WS_TLS',
   /** The peer sends faster than allowed. */
   FLOOD: 'PODSPAN_ERR_WS_FLOOD',
+  /** The collector could not store batches it had not acknowledged yet: the agent resends them. */
+  STORE: 'PODSPAN_ERR_WS_STORE',
   /** The agent's first connection failed otherwise (refused, timed out, not a WebSocket server). */
   CONNECT: 'PODSPAN_ERR_WS_CONNECT',
 } as const;

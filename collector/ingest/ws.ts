@@ -114,7 +114,7 @@ export type WsStreamDropReason = (typeof WS_STREAM_DROP_REASONS)[number];
 export type StreamEventHandler = (sessionKey: string, ev: WireStreamEvent) => void;
 
 /** WebSocket close codes (RFC 6455 §7.4.1). */
-export const WS_CLOSE = { NORMAL: 1000, GOING_AWAY: 1001, UNSUPPORTED: 1003, INVALID: 1007, POLICY: 1008, TOO_BIG: 1009, REPLACED: 4000 } as const;
+export const WS_CLOSE = { NORMAL: 1000, GOING_AWAY: 1001, UNSUPPORTED: 1003, INVALID: 1007, POLICY: 1008, TOO_BIG: 1009, INTERNAL: 1011, REPLACED: 4000 } as const;
 
 export const WS_DEFAULT_COMMIT_INTERVAL_MS = 50;
 export const WS_DEFAULT_MAX_CONNECTIONS = 256;
@@ -170,8 +170,12 @@ interface Session {
   /** The batch being handed over (0: none) and how many of its frames went (by index). */
   partialSeq: number;
   partialFrames: number;
-  /** Last seq made durable by a commit (what acks and Welcome say). */
+  /** Last seq made durable by a commit (what acks and Welcome say), and that commit's partial batch. */
   committedSeq: number;
+  committedPartialSeq: number;
+  committedPartialFrames: number;
+  /** Frames handed to the sinks since the last commit. */
+  framesSinceCommit: number;
   /** Last seq acknowledged on the live connection. */
   ackedSeq: number;
   conn: Conn | undefined;
@@ -212,6 +216,8 @@ export class WsListener {
   readonly secure: boolean;
   /** Commits that failed (nothing acknowledged then). */
   commitFailures: number;
+  /** Times the store rolled back and the sessions went back to their last commit. */
+  rewinds: number;
   /** The last exception counted as a bug. */
   lastBug: unknown;
 
@@ -225,8 +231,8 @@ export class WsListener {
   private readonly wsSources: WsSourceTable;
   private readonly frame: IngestFrame;
   private readonly commitTimer: NodeJS.Timeout;
-  /** Sessions' seq at the last journalState() call, applied by committed(). */
-  private snapshot: Array<[Session, number]>;
+  /** Sessions' [seq, partialSeq, partialFrames] at the last journalState() call, applied by committed(). */
+  private snapshot: Array<[Session, number, number, number]>;
   private dirty: boolean;
   private closed: boolean;
   private streamStage: Stage<WsStreamDropReason> | undefined;
@@ -237,6 +243,7 @@ export class WsListener {
     this.port = opts.port;
     this.secure = opts.tls !== undefined;
     this.commitFailures = 0;
+    this.rewinds = 0;
     this.lastBug = undefined;
     this.limits = opts.limits ?? { ...DEFAULT_ENVELOPE_LIMITS };
     this.tokenHash = opts.token === undefined ? undefined : tokenDigest(opts.token);
@@ -447,7 +454,7 @@ export class WsListener {
       // A session this collector does not know (new, or its state was lost or evicted):
       // whatever the agent had acknowledged was stored by someone; go on from there.
       const r = h.resumeSeq;
-      s = { key, agent: h.agent, node: h.node, seq: r, partialSeq: 0, partialFrames: 0, committedSeq: r, ackedSeq: r, conn: undefined, ifaces: new Map(), lastSeenMs: Date.now() };
+      s = { key, agent: h.agent, node: h.node, seq: r, partialSeq: 0, partialFrames: 0, committedSeq: r, committedPartialSeq: 0, committedPartialFrames: 0, framesSinceCommit: 0, ackedSeq: r, conn: undefined, ifaces: new Map(), lastSeenMs: Date.now() };
       this.sessions.set(key, s);
     }
     s.node = h.node;
@@ -544,6 +551,7 @@ export class WsListener {
       f.tsNsec = w.tsNsec;
       f.source = source;
       source.frames++;
+      s.framesSinceCommit++;
       st.delivered++;
       st.deliveredBytes += w.capLen;
       try {
@@ -601,10 +609,11 @@ export class WsListener {
   /** The sessions' state for the store's journal (exact for the frames handed over so far). */
   journalState(): string {
     const out: StateJson = { v: 1, sessions: {} };
-    const snap: Array<[Session, number]> = [];
+    const snap: Array<[Session, number, number, number]> = [];
     for (const s of this.sessions.values()) {
       out.sessions[s.key] = [s.seq, s.partialSeq, s.partialFrames];
-      snap.push([s, s.seq]);
+      snap.push([s, s.seq, s.partialSeq, s.partialFrames]);
+      s.framesSinceCommit = 0;
     }
     this.snapshot = snap;
     return JSON.stringify(out);
@@ -612,8 +621,10 @@ export class WsListener {
 
   /** After a durable commit: what the snapshot said is acknowledged. */
   committed(): void {
-    for (const [s, seq] of this.snapshot) {
+    for (const [s, seq, partialSeq, partialFrames] of this.snapshot) {
       if (seq > s.committedSeq) s.committedSeq = seq;
+      s.committedPartialSeq = partialSeq;
+      s.committedPartialFrames = partialFrames;
       const c = s.conn;
       if (c !== undefined && !c.closing && s.committedSeq > s.ackedSeq) {
         s.ackedSeq = s.committedSeq;
@@ -625,6 +636,33 @@ export class WsListener {
       }
     }
     this.snapshot = [];
+  }
+
+  /**
+   * The store went back to its last commit (a write error): every session that handed it
+   * frames since then goes back to the committed state, and its agent is disconnected
+   * (1011) so that it reconnects, hears the committed seq in the Welcome and resends the
+   * rest. Nothing after the last ack is lost, and nothing is stored twice.
+   */
+  rewind(): void {
+    this.rewinds++;
+    for (const s of this.sessions.values()) {
+      if (s.framesSinceCommit === 0 && s.seq === s.committedSeq && s.partialFrames === s.committedPartialFrames) continue;
+      s.seq = s.committedSeq;
+      s.partialSeq = s.committedPartialSeq;
+      s.partialFrames = s.committedPartialFrames;
+      s.framesSinceCommit = 0;
+      const c = s.conn;
+      if (c === undefined || c.closing) continue;
+      c.closing = true;
+      try {
+        c.ws.send(encodeEnvelope({ type: 'error', code: WS_ERR.STORE, message: `the collector could not store batches after ${s.committedSeq}: resend them` }));
+        c.ws.close(WS_CLOSE.INTERNAL, 'store write failed: resend after the last ack');
+      } catch {
+        c.ws.terminate();
+      }
+      setTimeout(() => c.ws.terminate(), 2000).unref();
+    }
   }
 
   /** Commits now when a batch arrived since the last commit; acks follow a successful commit. */
@@ -656,7 +694,11 @@ export class WsListener {
       if (!Array.isArray(v) || v.length !== 3 || !v.every((x) => Number.isSafeInteger(x) && x >= 0)) continue;
       const agent = key.split('\u0000')[0] ?? '';
       const [seq, partialSeq, partialFrames] = v;
-      this.sessions.set(key, { key, agent, node: '', seq, partialSeq, partialFrames, committedSeq: seq, ackedSeq: seq, conn: undefined, ifaces: new Map(), lastSeenMs: Date.now() });
+      this.sessions.set(key, {
+        key, agent, node: '', seq, partialSeq, partialFrames,
+        committedSeq: seq, committedPartialSeq: partialSeq, committedPartialFrames: partialFrames, framesSinceCommit: 0,
+        ackedSeq: seq, conn: undefined, ifaces: new Map(), lastSeenMs: Date.now(),
+      });
     }
   }
 

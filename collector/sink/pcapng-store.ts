@@ -40,6 +40,9 @@
  * commit, and the state says which those are: the ws ingest acknowledges only committed
  * batches, and the agents resend everything after them (see collector/ingest/ws.ts).
  * Frames of other ingests (VXLAN, GRE) written after the last commit are cut too.
+ * A write error while running does the same without a restart: the next commit rolls the
+ * files back to the last commit and the ws ingest has its agents resend (see commit()), so
+ * an acknowledged frame is always in a file.
  *
  * I/O: frames are encoded straight into a per-file batch buffer (no per-frame allocation
  * except an ERSPAN III comment) and written with writeSync when the buffer fills and every
@@ -181,6 +184,10 @@ class StoreFile {
   bytes: number;
   /** Bytes known to be on disk (the good length after a failed write). */
   flushedBytes: number;
+  /** Length at the last commit (journal), and the frames and frame bytes written after it. */
+  committedBytes: number;
+  framesSinceCommit: number;
+  bytesSinceCommit: number;
   lastWriteMs: number;
   readonly buf: Buffer;
   bufLen: number;
@@ -199,6 +206,9 @@ class StoreFile {
     this.openedMs = nowMs;
     this.bytes = 0;
     this.flushedBytes = 0;
+    this.committedBytes = 0;
+    this.framesSinceCommit = 0;
+    this.bytesSinceCommit = 0;
     this.lastWriteMs = nowMs;
     this.buf = Buffer.allocUnsafe(batchBytes);
     this.bufLen = 0;
@@ -207,6 +217,14 @@ class StoreFile {
     this.ifaceBySource = new Map();
     this.ifaces = [];
   }
+}
+
+/** A file finished (renamed) after the last commit: what a rollback cuts off it. */
+interface FinishedSinceCommit {
+  path: string;
+  committedBytes: number;
+  frames: number;
+  bytes: number;
 }
 
 /** One split key's current file. */
@@ -244,6 +262,10 @@ export class PcapngStore implements FrameSink {
   filesDeleted: number;
   /** The last write error, for the summary. */
   lastError: Error | undefined;
+  /** I/O errors since start (writes, opens, fsyncs, renames, retention). */
+  errors: number;
+  /** Called at each I/O error (frames are counted as write_error; the caller may log it). */
+  onError: ((e: Error) => void) | undefined;
   /** The state of the last commit found at start (journal), if any. */
   readonly recoveredState: string | undefined;
   readonly journalRecovery: JournalRecovery | undefined;
@@ -251,8 +273,15 @@ export class PcapngStore implements FrameSink {
   journalState: (() => string) | undefined;
   /** Called after each successful commit (data and journal on disk). */
   onCommit: (() => void) | undefined;
+  /**
+   * Called after a rollback (see commit()): the files hold exactly the frames of the last
+   * commit again, so whoever hands frames over must go back to that commit's state.
+   */
+  onRollback: (() => void) | undefined;
   /** Commits since start. */
   commits: number;
+  /** Rollbacks to the last commit since start (write errors with the journal on). */
+  rollbacks: number;
 
   private readonly opts: PcapngStoreOptions;
   private readonly splitBy: SplitBy;
@@ -278,6 +307,9 @@ export class PcapngStore implements FrameSink {
   private journalBytes: number;
   /** The state of the last commit (carried forward when no journalState is set). */
   private lastState: string;
+  /** Write errors and frames dropped as write_error since the last commit: a commit then rolls back instead. */
+  private failedSinceCommit = 0;
+  private finishedSinceCommit: FinishedSinceCommit[] = [];
 
   private constructor(opts: PcapngStoreOptions, repaired: RepairReport[], recovered: { record: JournalRecord | undefined; recovery: JournalRecovery | undefined }) {
     this.opts = opts;
@@ -287,11 +319,15 @@ export class PcapngStore implements FrameSink {
     this.filesFinished = 0;
     this.filesDeleted = 0;
     this.lastError = undefined;
+    this.errors = 0;
+    this.onError = undefined;
     this.recoveredState = recovered.record?.state;
     this.journalRecovery = recovered.recovery;
     this.journalState = undefined;
     this.onCommit = undefined;
+    this.onRollback = undefined;
     this.commits = 0;
+    this.rollbacks = 0;
     this.highName = recovered.record?.high ?? '';
     this.journalFd = -1;
     this.journalBytes = 0;
@@ -387,6 +423,8 @@ export class PcapngStore implements FrameSink {
       }
       stage.delivered++;
       stage.deliveredBytes += capLen;
+      file.framesSinceCommit++;
+      file.bytesSinceCommit += capLen;
     } else {
       const b = file.buf;
       const o = file.bufLen;
@@ -429,6 +467,14 @@ export class PcapngStore implements FrameSink {
    * `journalState()`; then calls `onCommit`. Returns false (and records lastError) when a
    * write, fsync or the journal failed: nothing may be acknowledged then. Without a journal
    * it only flushes.
+   *
+   * With the journal, a frame dropped as write_error since the last commit (disk full, a
+   * failed open) means the files no longer hold every frame handed over since then, and no
+   * later commit could say which are missing. So the store rolls back instead: every file
+   * is cut back to its length at the last commit (files begun after it are removed), the
+   * frames written since are counted as write_error too, the open files are finished, and
+   * `onRollback` tells the ingest to go back to the last commit's state (the WebSocket
+   * ingest has its agents resend from there). Returns false.
    */
   commit(): boolean {
     const files: Record<string, number> = {};
@@ -444,11 +490,15 @@ export class PcapngStore implements FrameSink {
         try {
           fsyncSync(file.fd);
         } catch (e) {
-          this.lastError = e as Error;
+          this.noteError(e as Error);
           ok = false;
         }
       }
       files[basename(file.finalPath)] = file.flushedBytes;
+    }
+    if (this.journalFd >= 0 && this.failedSinceCommit > 0) {
+      this.rollback();
+      return false;
     }
     if (this.journalFd >= 0) {
       const state = this.journalState?.() ?? this.lastState;
@@ -458,14 +508,83 @@ export class PcapngStore implements FrameSink {
         this.appendJournal(rec);
         this.lastState = state;
       } catch (e) {
-        this.lastError = e as Error;
+        this.noteError(e as Error);
         return false;
       }
+      for (const slot of this.slots.values()) {
+        const file = slot.file;
+        if (file === undefined) continue;
+        file.committedBytes = file.flushedBytes;
+        file.framesSinceCommit = 0;
+        file.bytesSinceCommit = 0;
+      }
+      this.finishedSinceCommit = [];
     }
     if (!ok) return false;
     this.commits++;
     this.onCommit?.();
     return true;
+  }
+
+  private noteError(e: Error): void {
+    this.lastError = e;
+    this.errors++;
+    this.onError?.(e);
+  }
+
+  /** Cuts every file back to the last commit (see commit()) and calls onRollback. */
+  private rollback(): void {
+    const st = this.stage;
+    const undo = (frames: number, bytes: number): void => {
+      st.delivered -= frames;
+      st.deliveredBytes -= bytes;
+      st.dropped.write_error += frames;
+    };
+    for (const slot of this.slots.values()) {
+      const file = slot.file;
+      if (file === undefined) continue;
+      st.dropped.write_error += file.pendingFrames;
+      undo(file.framesSinceCommit, file.bytesSinceCommit);
+      slot.file = undefined;
+      this.openFiles--;
+      try {
+        closeSync(file.fd);
+      } catch {
+        // cut below by path
+      }
+      this.cutBack(file.partPath, file.committedBytes, file.finalPath);
+    }
+    for (const f of this.finishedSinceCommit) {
+      undo(f.frames, f.bytes);
+      this.cutBack(f.path, f.committedBytes, undefined);
+    }
+    this.finishedSinceCommit = [];
+    this.failedSinceCommit = 0;
+    this.rollbacks++;
+    try {
+      fsyncDir(this.dir);
+    } catch (e) {
+      this.noteError(e as Error);
+    }
+    this.onRollback?.();
+  }
+
+  /** Cuts `path` to `bytes` (removed when no packet is left), then renames it to `rename`. */
+  private cutBack(path: string, bytes: number, rename: string | undefined): void {
+    try {
+      if (bytes < MIN_USEFUL_PCAPNG) {
+        unlinkSync(path);
+        return;
+      }
+      truncateSync(path, bytes);
+      if (rename !== undefined) {
+        renameSync(path, rename);
+        this.filesFinished++;
+      }
+    } catch (e) {
+      // Retention may have deleted it already.
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.noteError(e as Error);
+    }
   }
 
   private openJournal(last: JournalRecord | undefined): void {
@@ -508,6 +627,7 @@ export class PcapngStore implements FrameSink {
 
   private dropFrame(source: Source, reason: StoreDropReason): void {
     this.stage.drop(reason);
+    if (reason === 'write_error') this.failedSinceCommit++;
     this.dropsBySource[source.index] = (this.dropsBySource[source.index] ?? 0) + 1;
   }
 
@@ -542,7 +662,7 @@ export class PcapngStore implements FrameSink {
         }
       }
     } catch (e) {
-      this.lastError = e as Error;
+      this.noteError(e as Error);
       slot.retryAtMs = nowMs + RETRY_AFTER_ERROR_MS;
       return undefined;
     }
@@ -596,6 +716,8 @@ export class PcapngStore implements FrameSink {
     file.bufLen = 0;
     this.stage.delivered += file.pendingFrames;
     this.stage.deliveredBytes += file.pendingBytes;
+    file.framesSinceCommit += file.pendingFrames;
+    file.bytesSinceCommit += file.pendingBytes;
     file.pendingFrames = 0;
     file.pendingBytes = 0;
     return true;
@@ -633,8 +755,9 @@ export class PcapngStore implements FrameSink {
 
   /** A write failed: the batch's frames are lost, the file is cut to its good length and finished. */
   private fail(slot: Slot, file: StoreFile, e: Error): void {
-    this.lastError = e;
+    this.noteError(e);
     this.stage.dropped.write_error += file.pendingFrames;
+    this.failedSinceCommit += file.pendingFrames + 1;
     file.pendingFrames = 0;
     file.pendingBytes = 0;
     file.bufLen = 0;
@@ -676,7 +799,7 @@ export class PcapngStore implements FrameSink {
         });
       } catch (e) {
         // Statistics that cannot be written never stop the file from being finished.
-        this.lastError = e as Error;
+        this.noteError(e as Error);
         continue;
       }
       if (file.bufLen + isb.length > file.buf.length && !this.flush(slot, file)) ok = false;
@@ -704,12 +827,12 @@ export class PcapngStore implements FrameSink {
     try {
       if (sync) fsyncSync(file.fd);
     } catch (e) {
-      this.lastError = e as Error;
+      this.noteError(e as Error);
     }
     try {
       closeSync(file.fd);
     } catch (e) {
-      this.lastError = e as Error;
+      this.noteError(e as Error);
     }
     try {
       if (file.flushedBytes < MIN_USEFUL_PCAPNG && file.ifaces.length === 0) {
@@ -718,9 +841,12 @@ export class PcapngStore implements FrameSink {
       }
       renameSync(file.partPath, file.finalPath);
       this.filesFinished++;
+      if (this.journalFd >= 0) {
+        this.finishedSinceCommit.push({ path: file.finalPath, committedBytes: file.committedBytes, frames: file.framesSinceCommit, bytes: file.bytesSinceCommit });
+      }
       fsyncDir(this.dir);
     } catch (e) {
-      this.lastError = e as Error;
+      this.noteError(e as Error);
     }
   }
 
@@ -750,7 +876,7 @@ export class PcapngStore implements FrameSink {
     try {
       names = readdirSync(this.dir).filter((n) => FINISHED_RE.test(n)).sort();
     } catch (e) {
-      this.lastError = e as Error;
+      this.noteError(e as Error);
       return;
     }
     const sizes = names.map((n) => {
@@ -770,7 +896,7 @@ export class PcapngStore implements FrameSink {
         unlinkSync(join(this.dir, names[i]!));
         this.filesDeleted++;
       } catch (e) {
-        this.lastError = e as Error;
+        this.noteError(e as Error);
       }
       total -= sizes[i]!;
       count--;
