@@ -1,5 +1,5 @@
-import { createWriteStream } from 'node:fs';
-import { once } from 'node:events';
+import { statSync } from 'node:fs';
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { ERR, PodspanError } from '../packet/errors.js';
 import { CapfileReader } from '../packet/capfile/reader.js';
@@ -8,6 +8,95 @@ import { PcapngWriter } from '../packet/capfile/pcapng-writer.js';
 import type { CaptureInterface, PacketRecord } from '../packet/capfile/types.js';
 import { forEachRecord } from './input.js';
 import { usageError } from './errors.js';
+import { checkCaptureFile } from '../collector/capture-file.js';
+
+/** Output is gathered up to this many bytes per write. */
+const OUT_BATCH_BYTES = 1 << 20;
+
+/**
+ * Where `convert` writes: a regular file is written under a temporary name beside OUT and
+ * renamed over it only when the whole conversion succeeded (a failed run leaves OUT as it
+ * was, never a cut-off file that reads as complete); anything else (a FIFO, /dev/stdout) is
+ * written in place.
+ */
+class ConvertOutput {
+  private fh: FileHandle | undefined;
+  private tmp: string | undefined;
+  private bufs: Buffer[] = [];
+  private bytes = 0;
+
+  constructor(private readonly path: string) {}
+
+  async open(): Promise<void> {
+    let special = false;
+    try {
+      special = !statSync(this.path).isFile();
+    } catch {
+      // absent: a new regular file
+    }
+    this.tmp = special ? undefined : `${this.path}.podspan-${process.pid}.part`;
+    try {
+      this.fh = await open(this.tmp ?? this.path, 'w');
+    } catch (e) {
+      throw new PodspanError(ERR.IO, `cannot create ${this.path}: ${(e as Error).message}`);
+    }
+  }
+
+  async write(b: Buffer | Buffer[]): Promise<void> {
+    if (Array.isArray(b)) for (const x of b) this.push(x);
+    else this.push(b);
+    if (this.bytes >= OUT_BATCH_BYTES) await this.flush();
+  }
+
+  private push(b: Buffer): void {
+    this.bufs.push(b);
+    this.bytes += b.length;
+  }
+
+  private async flush(): Promise<void> {
+    const bufs = this.bufs;
+    this.bufs = [];
+    this.bytes = 0;
+    try {
+      for (let i = 0; i < bufs.length; i += 1024) await this.fh!.writev(bufs.slice(i, i + 1024));
+    } catch (e) {
+      throw new PodspanError(ERR.IO, `cannot write ${this.path}: ${(e as Error).message}`);
+    }
+  }
+
+  /** Writes what is left, closes and puts the file in place. */
+  async commit(): Promise<void> {
+    await this.flush();
+    try {
+      await this.fh!.close();
+      this.fh = undefined;
+      if (this.tmp !== undefined) await rename(this.tmp, this.path);
+      this.tmp = undefined;
+    } catch (e) {
+      throw new PodspanError(ERR.IO, `cannot write ${this.path}: ${(e as Error).message}`);
+    }
+  }
+
+  /** After a failure: closes and removes the temporary file (OUT is untouched). */
+  async abandon(): Promise<void> {
+    await this.fh?.close().catch(() => undefined);
+    this.fh = undefined;
+    if (this.tmp !== undefined) await unlink(this.tmp).catch(() => undefined);
+  }
+}
+
+/** Usage error when OUT names the file IN is (a hard link or symlink included): writing it would destroy the input. */
+function refuseSameFile(input: string, output: string): void {
+  if (input === '-') return;
+  let a, b;
+  try {
+    a = statSync(input);
+    b = statSync(output);
+  } catch {
+    return;
+  }
+  if (a.dev === b.dev && a.ino === b.ino) throw usageError(`convert: ${output} is the input file itself: give another output name`);
+}
 
 function outputFormat(out: string): 'pcap' | 'pcapng' {
   const ext = extname(out).toLowerCase();
@@ -30,20 +119,12 @@ function ifaceKey(i: CaptureInterface): string {
  */
 export async function runConvert(input: string, output: string): Promise<number> {
   const format = outputFormat(output);
-  const out = createWriteStream(output);
-  const opened = once(out, 'open');
-  opened.catch(() => {});
-  let outError: Error | undefined;
-  out.on('error', (e) => {
-    outError = e;
-  });
-  const write = async (bufs: Buffer | Buffer[]): Promise<void> => {
-    if (outError) throw new PodspanError(ERR.IO, `cannot write ${output}: ${outError.message}`);
-    let ok = true;
-    if (Array.isArray(bufs)) for (const b of bufs) ok = out.write(b) && ok;
-    else ok = out.write(bufs);
-    if (!ok) await once(out, 'drain');
-  };
+  refuseSameFile(input, output);
+  // The input is checked before the output is created: a missing or empty input never
+  // costs the user an existing OUT.
+  if (input !== '-') await checkCaptureFile(input);
+  const out = new ConvertOutput(output);
+  const write = (bufs: Buffer | Buffer[]): Promise<void> => out.write(bufs);
 
   let pcap: PcapWriter | undefined;
   let pcapLinkType = -1;
@@ -105,8 +186,8 @@ export async function runConvert(input: string, output: string): Promise<number>
     await write(w.packet(id, rec, rec.comments.length ? { comments: rec.comments } : {}));
   };
 
+  await out.open();
   try {
-    await opened;
     await forEachRecord(input, onRecord, reader);
     if (pendingBlocks.length > 0) await write(pendingBlocks.splice(0));
     if (format === 'pcap' && !pcap) {
@@ -115,11 +196,17 @@ export async function runConvert(input: string, output: string): Promise<number>
       pcap = new PcapWriter({ linkType: first.linkType, snapLen: first.snapLen, nanosecond: first.tsResolPower > 6 || first.tsResolBinary });
       await write(pcap.header());
     }
-  } finally {
-    out.end();
-    await once(out, 'close').catch(() => {});
+    await out.commit();
+  } catch (e) {
+    // A cut-off input keeps every complete record, as editcap does: the error says where it
+    // stopped. Any other failure leaves OUT as it was.
+    if (e instanceof PodspanError && e.code === ERR.CAPFILE_TRUNCATED && (format === 'pcapng' || pcap !== undefined)) {
+      await out.commit();
+    } else {
+      await out.abandon();
+    }
+    throw e;
   }
-  if (outError) throw new PodspanError(ERR.IO, `cannot write ${output}: ${(outError as Error).message}`);
   if (invalidTs > 0) {
     // Not silent: the input claimed ts_nsec >= 1e9, which no output timestamp can hold as is.
     process.stderr.write(`podspan: warning: ${invalidTs} record(s) of ${input} had an invalid nanosecond field (>= 1e9); written as the time it adds up to\n`);

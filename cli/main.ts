@@ -128,11 +128,21 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+let settled = false;
+// A command whose last promise can never settle (an I/O event that will not come) would
+// otherwise end with status 0 as if it had succeeded.
+process.once('beforeExit', () => {
+  if (settled) return;
+  process.stderr.write('podspan: internal error: the command stopped before finishing (a bug: please report it with the command line)\n');
+  process.exitCode = EXIT.RUNTIME;
+});
 main(process.argv.slice(2)).then(
   (code) => {
+    settled = true;
     process.exitCode = code;
   },
   (e: unknown) => {
+    settled = true;
     process.exitCode = reportError(e);
   },
 );

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { tmpdir } from 'node:os';
 import { CapfileReader } from '../../packet/capfile/reader.js';
@@ -127,4 +127,46 @@ t.test('a pcapng timestamp past 2106 cannot become pcap: typed error, exit 1', a
   const r = await podspan(['convert', f, join(dir, 'overflow.pcap')]);
   t.equal(r.code, 1);
   t.match(r.stderr, /^podspan: .+\n$/);
+});
+
+t.test('convert never destroys data: the input as output is refused, failures leave OUT as it was, a cut-off input keeps its complete records', async (t) => {
+  const src = join(dir, 'safe.pcap');
+  const n = writeSynthPcap(src, { connections: 5, seed: 3 });
+  const before = readFileSync(src);
+
+  let r = await podspan(['convert', src, src]);
+  t.equal(r.code, 2, 'IN as OUT: usage error');
+  t.match(r.stderr, /is the input file itself/);
+  symlinkSync(src, join(dir, 'safe-link.pcap'));
+  r = await podspan(['convert', src, join(dir, 'safe-link.pcap')]);
+  t.equal(r.code, 2, 'a symlink to IN as OUT: usage error');
+  t.ok(readFileSync(src).equals(before), 'the input is untouched');
+
+  r = await podspan(['convert', src, join(dir, 'no', 'such', 'dir', 'o.pcapng')]);
+  t.equal(r.code, 1, `an output that cannot be created: exit 1 (${r.stderr.trim()})`);
+  t.match(r.stderr, /^podspan: cannot create .*o\.pcapng: ENOENT/);
+
+  r = await podspan(['convert', src, '/dev/full']);
+  t.equal(r.code, 2, 'no format from the name /dev/full: usage error');
+  symlinkSync('/dev/full', join(dir, 'full.pcapng'));
+  r = await podspan(['convert', src, join(dir, 'full.pcapng')]);
+  t.equal(r.code, 1, 'a full device: exit 1');
+  t.match(r.stderr, /cannot write .*full\.pcapng: ENOSPC/);
+
+  const existing = join(dir, 'existing.pcapng');
+  writeFileSync(existing, 'keep me');
+  const garbage = join(dir, 'garbage.pcap');
+  writeFileSync(garbage, Buffer.alloc(100, 0x41));
+  r = await podspan(['convert', garbage, existing]);
+  t.equal(r.code, 1, 'an input that is not a capture: exit 1');
+  t.equal(readFileSync(existing, 'utf8'), 'keep me', 'the existing OUT is untouched');
+  t.same(readdirSync(dir).filter((f) => f.includes('.part')), [], 'no temporary file left');
+
+  const cut = join(dir, 'cut.pcap');
+  writeFileSync(cut, before.subarray(0, before.length - 10));
+  const out = join(dir, 'cut.pcapng');
+  r = await podspan(['convert', cut, out]);
+  t.equal(r.code, 1, 'a cut-off input: exit 1');
+  t.match(r.stderr, /cut off/);
+  t.equal(records(out).length, n - 1, 'every complete record is written, as editcap does');
 });
