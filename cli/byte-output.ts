@@ -1,3 +1,4 @@
+import { ERR, PodspanError } from '../packet/errors.js';
 
 /**
  * Resolves when `stream` drains or closes; rejects on an error other than EPIPE, resolves
@@ -40,16 +41,21 @@ export class ByteOutput {
   buf: Buffer = Buffer.allocUnsafe(CHUNK);
   pos = 0;
   private closed = false;
+  /** A write error other than EPIPE (ENOSPC on a redirect, EIO…): thrown by flush(). */
+  private failure: PodspanError | undefined = undefined;
   private readonly stream: NodeJS.WritableStream;
   /** Set while the stream is full: callers producing output outside flush() await it. */
   pending: Promise<void> | undefined = undefined;
 
   constructor(stream: NodeJS.WritableStream = process.stdout) {
     this.stream = stream;
-    stream.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'EPIPE') this.closed = true;
-      else throw e;
-    });
+    stream.on('error', (e: NodeJS.ErrnoException) => this.fail(e));
+  }
+
+  /** The stream failed: EPIPE ends output quietly (| head), anything else is an error for flush() to throw. */
+  private fail(e: NodeJS.ErrnoException): void {
+    this.closed = true;
+    if (e.code !== 'EPIPE') this.failure ??= new PodspanError(ERR.IO, `cannot write standard output: ${e.message}`);
   }
 
   get isClosed(): boolean {
@@ -63,18 +69,18 @@ export class ByteOutput {
 
   /** Copies a short constant piece (TypedArray#set: no Buffer#copy argument checks). */
   /**
-   * One line of text (ASCII) and its newline. Returns a promise only when a flush must be
-   * awaited (back-pressure).
+   * One line of text (UTF-8: it may hold a user's path) and its newline. Returns a promise
+   * only when a flush must be awaited (back-pressure).
    */
   line(s: string): Promise<void> | undefined {
-    if (s.length >= MAX_LINE) {
-      // Longer than a reserved slot: hand it to the stream after what is buffered.
+    if (s.length * 3 >= MAX_LINE) {
+      // Maybe longer than a reserved slot: hand it to the stream after what is buffered.
       const p = this.flush();
       if (!this.closed) this.stream.write(s + '\n');
       return p;
     }
     const p = this.reserve();
-    this.ascii(s);
+    this.pos += this.buf.write(s, this.pos, 'utf8');
     this.byte(10);
     return p;
   }
@@ -153,20 +159,29 @@ export class ByteOutput {
     this.uint(src.readUInt8(off + 3));
   }
 
+  /** Writes what is buffered; throws PODSPAN_ERR_IO once the stream failed (not for EPIPE). */
   async flush(): Promise<void> {
     if (this.pos === 0 || this.closed) {
       this.pos = 0;
+      if (this.failure !== undefined) throw this.failure;
       return;
     }
     const chunk = this.buf.subarray(0, this.pos);
     this.buf = Buffer.allocUnsafe(CHUNK);
     this.pos = 0;
     if (!this.stream.write(chunk) && this.pending === undefined) {
-      this.pending = waitDrain(this.stream).then((epipe) => {
-        if (epipe) this.closed = true;
-        this.pending = undefined;
-      });
+      this.pending = waitDrain(this.stream).then(
+        (epipe) => {
+          if (epipe) this.closed = true;
+          this.pending = undefined;
+        },
+        (e: NodeJS.ErrnoException) => {
+          this.fail(e);
+          this.pending = undefined;
+        },
+      );
     }
     if (this.pending !== undefined) await this.pending;
+    if (this.failure !== undefined) throw this.failure;
   }
 }

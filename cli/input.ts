@@ -76,15 +76,20 @@ export interface ForEachRecordOptions {
   onChunkDone?: () => void;
 }
 
+/** Returned by a forEachRecord callback: read no further (tcpdump -c, a closed pipe). */
+export const STOP_READING = Symbol('stop reading');
+
 /**
  * Reads every record of a capture file, calling `onRecord` for each. The record is the
  * reader's reused object: valid only during the call. `onRecord` may return a promise
- * (output back-pressure), which is awaited. Throws the reader's PodspanError after the
- * last complete record of a cut-off or invalid file.
+ * (output back-pressure), which is awaited, or STOP_READING: then the input is closed at
+ * once (a live pipe is not read to its end) and nothing after that record is looked at.
+ * Throws the reader's PodspanError after the last complete record of a cut-off or invalid
+ * file.
  */
 export async function forEachRecord(
   path: string,
-  onRecord: (rec: PacketRecord, reader: CapfileReader) => Promise<void> | undefined | void,
+  onRecord: (rec: PacketRecord, reader: CapfileReader) => Promise<void> | undefined | void | typeof STOP_READING,
   reader: CapfileReader = new CapfileReader(),
   opts: ForEachRecordOptions = {},
 ): Promise<CapfileReader> {
@@ -96,6 +101,7 @@ export async function forEachRecord(
       reader.push(chunk);
       for (let rec = reader.next(); rec !== null; rec = reader.next()) {
         const p = onRecord(rec, reader);
+        if (p === STOP_READING) return reader;
         if (p) await p;
       }
       // Everything the reader still needs lies in the chunk just pushed: the ones before it are
@@ -111,6 +117,7 @@ export async function forEachRecord(
   reader.end();
   for (let rec = reader.next(); rec !== null; rec = reader.next()) {
     const p = onRecord(rec, reader);
+    if (p === STOP_READING) break;
     if (p) await p;
   }
   return reader;

@@ -1,5 +1,5 @@
 import { Parser } from '../packet/decode/parser.js';
-import { forEachRecord } from './input.js';
+import { forEachRecord, STOP_READING } from './input.js';
 import { formatText, writeJson } from './format.js';
 import { ByteOutput } from './byte-output.js';
 
@@ -22,13 +22,20 @@ export async function runRead(file: string, opts: ReadOptions): Promise<number> 
   let printed = 0;
   try {
     await forEachRecord(file, (rec) => {
-      if (printed >= limit || out.isClosed) return undefined;
+      // The reader of our output went away (| head): stop reading at once.
+      if (out.isClosed) return STOP_READING;
       parser.decode(rec.data, rec.iface.linkType, rec.wireLen);
       printed++;
-      if (!opts.json) return out.line(formatText(rec, parser));
-      const p = out.reserve();
-      writeJson(out, rec, parser);
-      return p;
+      let p: Promise<void> | undefined;
+      if (opts.json) {
+        p = out.reserve();
+        writeJson(out, rec, parser);
+      } else {
+        p = out.line(formatText(rec, parser));
+      }
+      // tcpdump -c N: done after the Nth packet, without waiting for (or checking) the rest
+      // of the input; the final flush writes it.
+      return printed >= limit ? STOP_READING : p;
     });
   } finally {
     await out.flush();

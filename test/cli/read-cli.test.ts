@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { podspan, run } from '../helpers/run.js';
+import { CLI } from '../helpers/repo.js';
 import { writeSynthPcap } from '../helpers/synth-file.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'podspan-read-cli-'));
@@ -112,4 +113,47 @@ t.test('read stops quietly when its reader goes away (| head)', async (t) => {
   t.equal(r.stdout.trim().split('\n').length, 3);
   t.notMatch(r.stderr, /EPIPE|Error/);
   closeSync(openSync(file, 'r'));
+});
+
+/** Spawns `podspan ARGS` with a pipe on stdin that this test keeps open; resolves at exit, or with 'hung' after `ms`. */
+function withOpenStdin(args: string[], input: Buffer, ms: number): Promise<{ code: number | null | 'hung'; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [CLI, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.stdin.on('error', () => undefined);
+    p.stdin.write(input); // and never ended, like a live `tcpdump -w -`
+    const timer = setTimeout(() => {
+      p.kill('SIGKILL');
+      resolve({ code: 'hung', stdout, stderr });
+    }, ms);
+    p.once('close', (code) => {
+      clearTimeout(timer);
+      p.stdin.destroy();
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+t.test('read -c N stops after the Nth packet: a live pipe is not read to its end, damage after it is not looked at', async (t) => {
+  const whole = readFileSync(file);
+  const live = await withOpenStdin(['read', '-', '-c', '3'], whole.subarray(0, 4000), 60_000);
+  t.equal(live.code, 0, `exits 0 while its input is still open (${live.stderr.trim()})`);
+  t.equal(live.stdout.trim().split('\n').length, 3, 'three lines');
+  const cut = join(dir, 'cut-after.pcap');
+  writeFileSync(cut, whole.subarray(0, 4000));
+  const r = await podspan(['read', '-c', '1', cut]);
+  t.equal(r.code, 0, 'a file cut off after the first packet: -c 1 exits 0, as tcpdump -c 1');
+  t.equal(r.stdout.trim().split('\n').length, 1);
+});
+
+t.test('an output that fails (ENOSPC on /dev/full) is an error with a message, not a crash', async (t) => {
+  for (const args of [['read', file], ['read', '--json', file], ['flows', file]]) {
+    const r = await run('sh', ['-c', `"$0" "$@" > /dev/full`, process.execPath, CLI, ...args]);
+    t.equal(r.code, 1, `${args.join(' ')} > /dev/full: exit 1`);
+    t.match(r.stderr, /^podspan: cannot write standard output: .*ENOSPC/, 'says why');
+    t.notMatch(r.stderr, /    at |Node\.js v/, 'no stack trace');
+  }
 });

@@ -70,3 +70,20 @@ t.test('past the name set limit, names are checked on disk after the writes drai
   ['', '-1', '-2'].forEach((s, i) => t.ok(readFileSync(join(out, `${BASE}${s}.c2s`)).equals(requests[i]!), `${BASE}${s}.c2s: connection ${i}`));
   t.equal(readdirSync(out).length, 6);
 });
+
+t.test('--json names the files as they are on disk, also under a non-ASCII directory (UTF-8)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'podspan-streams-utf8-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const pcap = join(dir, 'reuse.pcap');
+  reusePcap(pcap);
+  const out = join(dir, 'ünï cödé', 'δ');
+  const r = await podspan(['streams', pcap, '-o', out, '--json']);
+  t.equal(r.code, 0, r.stderr);
+  const files = r.stdout.trim().split('\n').flatMap((l) => {
+    const o = JSON.parse(l) as { c2s: Dir; s2c: Dir };
+    return [o.c2s.file, o.s2c.file].filter((f): f is string => f !== null);
+  });
+  t.equal(files.length, 6);
+  t.same(files.map((f) => f.startsWith(out + '/')), new Array(6).fill(true), 'each path is under the directory as given');
+  t.same(files.map((f) => f.slice(out.length + 1)).sort(), readdirSync(out).sort(), 'and names a file that exists');
+});
