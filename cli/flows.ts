@@ -2,6 +2,7 @@ import { Parser } from '../packet/decode/parser.js';
 import { formatIPv4, formatIPv6 } from '../packet/wire/ip-addr.js';
 import { forEachRecord } from './input.js';
 import { ByteOutput } from './byte-output.js';
+import { FragmentFeed } from '../packet/reassembly/from-parser.js';
 
 const TCP = 6;
 const UDP = 17;
@@ -9,6 +10,7 @@ const F_FIN = 0x01;
 const F_SYN = 0x02;
 const F_RST = 0x04;
 const F_ACK = 0x10;
+const TCP_UDP: ReadonlySet<number> = new Set([TCP, UDP]);
 
 interface Side {
   packets: number;
@@ -72,16 +74,23 @@ export async function runFlows(file: string, opts: { json: boolean; maxFlows?: n
   const maxFlows = opts.maxFlows ?? DEFAULT_MAX_FLOWS;
   let untrackedPackets = 0;
   let untrackedBytes = 0;
-  await forEachRecord(file, (rec) => {
-    parser.decode(rec.data, rec.iface.linkType, rec.wireLen);
-    if (parser.ipVersion === 0 || parser.isFragment || (parser.l4Proto !== TCP && parser.l4Proto !== UDP)) return undefined;
-    const fmt = parser.ipVersion === 4 ? formatIPv4 : formatIPv6;
-    const wrap = (a: string): string => (parser.ipVersion === 4 ? a : `[${a}]`);
-    const src = `${wrap(fmt(parser.data, parser.ipSrcOffset))}:${parser.sport}`;
-    const dst = `${wrap(fmt(parser.data, parser.ipDstOffset))}:${parser.dport}`;
-    const proto = parser.l4Proto === TCP ? 'tcp' : 'udp';
+  // Fragments of TCP and UDP datagrams are put back together to find their ports. As in
+  // tshark's conversation table, a reassembled datagram counts once, as the frame that
+  // completed it (its length, its time); stderr says how many fragment frames that folded.
+  const frags = new FragmentFeed(TCP_UDP);
+  let fragmentFrames = 0;
+  let datagrams = 0;
+  /** Counts one frame of `bytes` at sec/nsec from src to dst. */
+  const account = (
+    v: 4 | 6, addrs: Buffer, srcOff: number, dstOff: number, l4: number, sport: number, dport: number, flags: number,
+    bytes: number, sec: number, nsec: number,
+  ): void => {
+    const fmt = v === 4 ? formatIPv4 : formatIPv6;
+    const wrap = (a: string): string => (v === 4 ? a : `[${a}]`);
+    const src = `${wrap(fmt(addrs, srcOff))}:${sport}`;
+    const dst = `${wrap(fmt(addrs, dstOff))}:${dport}`;
+    const proto = l4 === TCP ? 'tcp' : 'udp';
     const key = `${proto} ${src < dst ? src + ' ' + dst : dst + ' ' + src}`;
-    const flags = parser.l4Proto === TCP ? parser.tcpFlags : 0;
     let f = flows.get(key);
     const isSyn = (flags & (F_SYN | F_ACK)) === F_SYN;
     if (f && proto === 'tcp' && isSyn && (f.rst || (f.finC2s && f.finS2c))) {
@@ -91,13 +100,13 @@ export async function runFlows(file: string, opts: { json: boolean; maxFlows?: n
     if (!f) {
       if (flows.size + done.length >= maxFlows) {
         untrackedPackets++;
-        untrackedBytes += rec.wireLen;
-        return undefined;
+        untrackedBytes += bytes;
+        return;
       }
       let clientIsSrc = true;
       if (proto === 'tcp' && !isSyn) {
         if ((flags & (F_SYN | F_ACK)) === (F_SYN | F_ACK)) clientIsSrc = false;
-        else clientIsSrc = parser.sport > parser.dport || (parser.sport === parser.dport && src < dst);
+        else clientIsSrc = sport > dport || (sport === dport && src < dst);
       }
       f = {
         proto,
@@ -106,10 +115,10 @@ export async function runFlows(file: string, opts: { json: boolean; maxFlows?: n
         clientKey: clientIsSrc ? src : dst,
         c2s: { packets: 0, bytes: 0 },
         s2c: { packets: 0, bytes: 0 },
-        startSec: rec.tsSec,
-        startNsec: rec.tsNsec,
-        endSec: rec.tsSec,
-        endNsec: rec.tsNsec,
+        startSec: sec,
+        startNsec: nsec,
+        endSec: sec,
+        endNsec: nsec,
         synSeen: false,
         synAckSeen: false,
         finC2s: false,
@@ -123,10 +132,10 @@ export async function runFlows(file: string, opts: { json: boolean; maxFlows?: n
     const c2s = src === f.clientKey;
     const side = c2s ? f.c2s : f.s2c;
     side.packets++;
-    side.bytes += rec.wireLen;
-    if (rec.tsSec > f.endSec || (rec.tsSec === f.endSec && rec.tsNsec > f.endNsec)) {
-      f.endSec = rec.tsSec;
-      f.endNsec = rec.tsNsec;
+    side.bytes += bytes;
+    if (sec > f.endSec || (sec === f.endSec && nsec > f.endNsec)) {
+      f.endSec = sec;
+      f.endNsec = nsec;
     }
     if (proto === 'tcp') {
       if (isSyn) f.synSeen = true;
@@ -137,8 +146,28 @@ export async function runFlows(file: string, opts: { json: boolean; maxFlows?: n
       }
       if (flags & F_RST) f.rst = true;
     }
+  };
+  await forEachRecord(file, (rec) => {
+    parser.decode(rec.data, rec.iface.linkType, rec.wireLen);
+    if (parser.ipVersion === 0) return undefined;
+    const v = parser.ipVersion === 4 ? 4 : 6;
+    if (parser.isFragment) {
+      fragmentFrames++;
+      if (!frags.add(parser, rec.tsSec, rec.tsNsec)) return undefined;
+      const l4 = frags.l4;
+      const p = frags.proto;
+      if (l4.length < (p === TCP ? 14 : 4)) return undefined;
+      datagrams++;
+      const flags = p === TCP ? l4.readUInt8(13) : 0;
+      account(v, parser.data, parser.ipSrcOffset, parser.ipDstOffset, p, l4.readUInt16BE(0), l4.readUInt16BE(2), flags, rec.wireLen, rec.tsSec, rec.tsNsec);
+      return undefined;
+    }
+    if (parser.l4Proto !== TCP && parser.l4Proto !== UDP) return undefined;
+    const flags = parser.l4Proto === TCP ? parser.tcpFlags : 0;
+    account(v, parser.data, parser.ipSrcOffset, parser.ipDstOffset, parser.l4Proto, parser.sport, parser.dport, flags, rec.wireLen, rec.tsSec, rec.tsNsec);
     return undefined;
   });
+  frags.defrag.flushAll();
   const all = [...done, ...flows.values()].sort((a, b) => a.startSec - b.startSec || a.startNsec - b.startNsec);
   const out = new ByteOutput();
   if (!opts.json) {
@@ -161,6 +190,13 @@ export async function runFlows(file: string, opts: { json: boolean; maxFlows?: n
     if (p) await p;
   }
   await out.flush();
+  if (fragmentFrames > 0) {
+    const none = fragmentFrames - frags.defrag.counters.deliveredFragments;
+    process.stderr.write(
+      `podspan: ${fragmentFrames} IP fragment frames: ${datagrams} TCP/UDP datagrams reassembled, each counted once as the frame that completed it (as tshark does)` +
+        `${none > 0 ? `; ${none} fragment frames are in no conversation (not TCP/UDP, duplicates, or of datagrams never completed)` : ''}\n`,
+    );
+  }
   if (untrackedPackets > 0) {
     process.stderr.write(`podspan: ${untrackedPackets} packets (${untrackedBytes} bytes) of conversations beyond the first ${maxFlows} were not tracked: raise --max-flows (about 600 bytes of memory each)\n`);
   }

@@ -47,33 +47,35 @@ export function fillTcpSegment(seg: TcpSegmentIn, parser: Parser, tsSec: number,
 }
 
 /**
- * Decoded packets → reassembler segments, with IPv4 and IPv6 fragments of TCP put back
- * together first (capture time drives the defragmenter's timeouts; its counters say what was
- * dropped). Owns one segment and one fragment record, reused: the segment returned is valid
- * until the next call.
+ * The parser's IP fragments put back together, IPv4 and IPv6, for whoever wants whole
+ * transport datagrams (TCP segments for reassembly, TCP and UDP datagrams for conversation
+ * counts). IPv4 fragments of protocols outside `protocols` are not taken, so they cost no
+ * memory; IPv6 fragments all are, since only the offset-0 fragment names the protocol (RFC
+ * 8200 §4.5) and a datagram that is none of `protocols` is dropped after reassembly. Capture
+ * time drives the defragmenter's timeouts; its counters say what was dropped.
  */
-export class TcpSegmentFeed {
+export class FragmentFeed {
   readonly defrag: Defragmenter;
-  private readonly seg: TcpSegmentIn;
+  /** After add() returned true: the transport protocol, and the datagram from its transport header on (valid until the next add). */
+  proto = -1;
+  l4: Buffer = EMPTY;
+  private readonly protocols: ReadonlySet<number>;
   private readonly frag: FragmentIn;
 
-  constructor(defrag: Defragmenter = new Defragmenter()) {
+  constructor(protocols: ReadonlySet<number>, defrag: Defragmenter = new Defragmenter()) {
+    this.protocols = protocols;
     this.defrag = defrag;
-    this.seg = newTcpSegment();
     this.frag = { tsSec: 0, tsNsec: 0, version: 4, id: 0, addrBuf: EMPTY, srcOff: 0, dstOff: 0, protocol: 0, fragOff: 0, moreFragments: false, payload: EMPTY, payloadLen: 0 };
   }
 
   /**
-   * The segment of the parser's last decode; undefined when there is none yet (not TCP,
-   * malformed, or a fragment of a datagram still incomplete).
+   * Feeds the parser's last packet when it is a fragment (parser.isFragment) of a datagram
+   * this feed takes. True when it completed one: read `proto` and `l4`.
    */
-  next(parser: Parser, tsSec: number, tsNsec: number): TcpSegmentIn | undefined {
-    if (parser.isFragment) {
-      if (parser.ipVersion === 4 && parser.ipProto === IPPROTO_TCP) return this.fromFragment4(parser, tsSec, tsNsec);
-      if (parser.ipVersion === 6 && parser.ipv6FragOffset !== 0) return this.fromFragment6(parser, tsSec, tsNsec);
-      return undefined;
-    }
-    return fillTcpSegment(this.seg, parser, tsSec, tsNsec) ? this.seg : undefined;
+  add(parser: Parser, tsSec: number, tsNsec: number): boolean {
+    if (parser.ipVersion === 4 && this.protocols.has(parser.ipProto)) return this.add4(parser, tsSec, tsNsec);
+    if (parser.ipVersion === 6 && parser.ipv6FragOffset !== 0) return this.add6(parser, tsSec, tsNsec);
+    return false;
   }
 
   /** The reused fragment record with the time and addresses of the parser's last packet. */
@@ -87,7 +89,7 @@ export class TcpSegmentFeed {
     return f;
   }
 
-  private fromFragment4(parser: Parser, tsSec: number, tsNsec: number): TcpSegmentIn | undefined {
+  private add4(parser: Parser, tsSec: number, tsNsec: number): boolean {
     const d = parser.data;
     const ip = parser.ipOffset;
     const ihl = (d.readUInt8(ip) & 0x0f) * 4;
@@ -96,30 +98,28 @@ export class TcpSegmentFeed {
     const f = this.fragmentOf(parser, tsSec, tsNsec);
     f.version = 4;
     f.id = d.readUInt16BE(ip + 4);
-    f.protocol = IPPROTO_TCP;
+    f.protocol = parser.ipProto;
     f.fragOff = (ff & 0x1fff) * 8; // fragment offset in 8-byte units, RFC 791
     f.moreFragments = (ff & 0x2000) !== 0; // MF flag
     f.payloadLen = parser.ipPayloadLen;
     f.payload = d.subarray(start, Math.min(start + parser.ipPayloadLen, d.length));
-    if (this.defrag.add(f) !== DEFRAG_STATUS.COMPLETE) return undefined;
-    return this.fromDatagram(this.defrag.payload, parser, 4, tsSec, tsNsec);
+    if (this.defrag.add(f) !== DEFRAG_STATUS.COMPLETE) return false;
+    this.proto = this.defrag.protocol;
+    this.l4 = this.defrag.payload;
+    return true;
   }
 
   /**
-   * An IPv6 fragment. Only the offset-0 fragment's Next Header counts (RFC 8200 §4.5), so
-   * every fragment goes to the defragmenter (keyed by addresses and identification); a
-   * datagram that turns out not to be TCP is dropped after reassembly. The fragmentable part
-   * runs from the end of the Fragment header to the end of the IPv6 payload; Destination
-   * Options or AH may come before TCP in it (RFC 8200 §4.1).
+   * An IPv6 fragment: the fragmentable part runs from the end of the Fragment header to the
+   * end of the IPv6 payload; Destination Options or AH may come before the transport header
+   * in it (RFC 8200 §4.1).
    */
-  private fromFragment6(parser: Parser, tsSec: number, tsNsec: number): TcpSegmentIn | undefined {
+  private add6(parser: Parser, tsSec: number, tsNsec: number): boolean {
     const d = parser.data;
     const fh = parser.ipv6FragOffset;
     const nh = d.readUInt8(fh); // Next Header of the Fragment header
     const ip = parser.ipOffset;
-    const plen = d.readUInt16BE(ip + 4); // Payload Length, RFC 8200 §3
-    // Payload length 0 (jumbogram) cannot carry a Fragment header (RFC 2675 §3): to the frame's end.
-    const end = plen !== 0 ? ip + 40 + plen : Math.max(d.length, parser.wireLen);
+    const end = ip + 40 + d.readUInt16BE(ip + 4); // Payload Length, RFC 8200 §3 (never 0 here: the parser calls that malformed)
     const start = fh + 8;
     const fo = d.readUInt16BE(fh + 2);
     const f = this.fragmentOf(parser, tsSec, tsNsec);
@@ -130,21 +130,54 @@ export class TcpSegmentFeed {
     f.moreFragments = (fo & 1) !== 0; // M flag
     f.payloadLen = Math.max(0, end - start);
     f.payload = d.subarray(Math.min(start, d.length), Math.min(end, d.length));
-    if (this.defrag.add(f) !== DEFRAG_STATUS.COMPLETE) return undefined;
-    // Walk what follows the Fragment header to TCP, capped as the parser caps it.
+    if (this.defrag.add(f) !== DEFRAG_STATUS.COMPLETE) return false;
+    // Walk what follows the Fragment header to the transport header, capped as the parser caps it.
     let p = this.defrag.payload;
     let proto = this.defrag.protocol;
-    for (let i = 0; proto !== IPPROTO_TCP; i++) {
-      if (i >= IPV6_MAX_EXT_HEADERS || p.length < 2) return undefined;
+    for (let i = 0; !this.protocols.has(proto); i++) {
+      if (i >= IPV6_MAX_EXT_HEADERS || p.length < 2) return false;
       let len: number;
       if (proto === IPPROTO_DSTOPTS) len = (p.readUInt8(1) + 1) * 8; // RFC 8200 §4.6
       else if (proto === IPPROTO_AH) len = (p.readUInt8(1) + 2) * 4; // RFC 4302 §2.2
-      else return undefined;
-      if (len > p.length) return undefined;
+      else return false;
+      if (len > p.length) return false;
       proto = p.readUInt8(0);
       p = p.subarray(len);
     }
-    return this.fromDatagram(p, parser, 16, tsSec, tsNsec);
+    this.proto = proto;
+    this.l4 = p;
+    return true;
+  }
+}
+
+const ONLY_TCP: ReadonlySet<number> = new Set([IPPROTO_TCP]);
+
+/**
+ * Decoded packets → reassembler segments, with IPv4 and IPv6 fragments of TCP put back
+ * together first (FragmentFeed). Owns one segment, reused: the segment returned is valid
+ * until the next call.
+ */
+export class TcpSegmentFeed {
+  readonly defrag: Defragmenter;
+  private readonly seg: TcpSegmentIn;
+  private readonly frags: FragmentFeed;
+
+  constructor(defrag: Defragmenter = new Defragmenter()) {
+    this.frags = new FragmentFeed(ONLY_TCP, defrag);
+    this.defrag = defrag;
+    this.seg = newTcpSegment();
+  }
+
+  /**
+   * The segment of the parser's last decode; undefined when there is none yet (not TCP,
+   * malformed, or a fragment of a datagram still incomplete).
+   */
+  next(parser: Parser, tsSec: number, tsNsec: number): TcpSegmentIn | undefined {
+    if (parser.isFragment) {
+      if (!this.frags.add(parser, tsSec, tsNsec)) return undefined;
+      return this.fromDatagram(this.frags.l4, parser, parser.ipVersion === 4 ? 4 : 16, tsSec, tsNsec);
+    }
+    return fillTcpSegment(this.seg, parser, tsSec, tsNsec) ? this.seg : undefined;
   }
 
   /** The reassembled TCP segment `tcp` (header and data) from the addresses of the parser's last packet. */
