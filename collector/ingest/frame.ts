@@ -21,6 +21,11 @@ export const ERSPAN_GRA = {
 export class IngestFrame {
   /** The inner Ethernet frame (a view; valid during `deliver` only). */
   data: Buffer;
+  /**
+   * The frame's length on the wire, when the sender says it was cut (an agent's snap length):
+   * at least data.length. -1 when it is data.length (every tunnel without a length field).
+   */
+  wireLen: number;
   /** Collector receive time: seconds since the epoch and nanoseconds within the second. */
   tsSec: number;
   tsNsec: number;
@@ -36,6 +41,7 @@ export class IngestFrame {
 
   constructor() {
     this.data = Buffer.alloc(0);
+    this.wireLen = -1;
     this.tsSec = 0;
     this.tsNsec = 0;
     this.source = undefined;

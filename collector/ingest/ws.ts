@@ -547,6 +547,7 @@ export class WsListener {
         continue;
       }
       f.data = w.data;
+      f.wireLen = w.wireLen > w.data.length ? w.wireLen : -1;
       f.tsSec = w.tsSec;
       f.tsNsec = w.tsNsec;
       f.source = source;

@@ -399,6 +399,8 @@ export class PcapngStore implements FrameSink {
     }
     const data = frame.data;
     const capLen = data.length < STORE_SNAP_LEN ? data.length : STORE_SNAP_LEN;
+    // The original length: the sender's (an agent cut the frame at its snap length), else the data's.
+    const wireLen = frame.wireLen > data.length ? frame.wireLen : data.length;
     let comment: string | undefined;
     if (frame.erspanTimestamp >= 0) {
       comment = `erspan3 timestamp=${frame.erspanTimestamp} gra=${frame.erspanGra} (${ERSPAN_GRA_TEXT[frame.erspanGra] ?? '?'})`;
@@ -414,7 +416,7 @@ export class PcapngStore implements FrameSink {
     if (total > file.buf.length) {
       // Larger than the batch (only with a tiny batchBytes): written on its own.
       const head = Buffer.alloc(total - capLen);
-      encodeEpbHead(head, 0, total, ifaceId, t.high, t.low, capLen, data.length);
+      encodeEpbHead(head, 0, total, ifaceId, t.high, t.low, capLen, wireLen);
       const tail = head.subarray(PCAPNG_EPB.DATA);
       encodeEpbTail(tail, 0, capLen, comment, total);
       if (!this.writeParts(slot, file, [head.subarray(0, PCAPNG_EPB.DATA), data.subarray(0, capLen), tail])) {
@@ -428,7 +430,7 @@ export class PcapngStore implements FrameSink {
     } else {
       const b = file.buf;
       const o = file.bufLen;
-      encodeEpbHead(b, o, total, ifaceId, t.high, t.low, capLen, data.length);
+      encodeEpbHead(b, o, total, ifaceId, t.high, t.low, capLen, wireLen);
       data.copy(b, o + PCAPNG_EPB.DATA, 0, capLen);
       encodeEpbTail(b, o + PCAPNG_EPB.DATA + capLen, capLen, comment, total);
       file.bufLen = o + total;

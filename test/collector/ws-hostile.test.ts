@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 
 import { decodeEnvelope, encodeEnvelope, pb, type HelloMsg, type TunnelMessage } from '../../proto/envelope.js';
-import { finishedFiles, parseSummary, readStore, readStoredFile, startCollector, testFrame } from './helpers.js';
+import { execFileP, finishedFiles, parseSummary, readStore, readStoredFile, startCollector, testFrame } from './helpers.js';
+import { CapfileReader } from '../../packet/capfile/reader.js';
 
 // Hostile peers against `podspan collector --ws`: every bad message is counted under its
 // reason, answered with a close code, and the collector goes on serving a good agent.
@@ -207,4 +208,36 @@ t.test('counter names an agent chooses are bounded: no crash at rotation, no gro
   t.ok(agentLines.every((l) => l.length <= 1024), 'each at most 1024 characters');
   t.ok(agentLines.every((l) => l.startsWith('agent agent_with_spaces ') && !/[\n]/.test(l)), 'names cleaned of spaces and control characters');
   t.ok(agentLines.some((l) => l.includes(` ${BATCHES}-63-SSS`)), 'the most recently reported stage is among them');
+});
+
+t.test('a frame the agent cut at its snap length keeps its wire length, in the store and on --stdout (tshark: frame.len > cap_len)', async (t) => {
+  const store = join(dir, 'store-snaplen');
+  const collector = await startCollector(t, ['--ws', '127.0.0.1:0', '--token-file', tokenFile, '--out', store, '--stdout']);
+  const stdout: Buffer[] = [];
+  collector.proc.stdout!.on('data', (d: Buffer) => stdout.push(d));
+  const port = Number(/listening on ws 127\.0\.0\.1:(\d+)/.exec(collector.stderr())![1]);
+  const p = await peer(port);
+  p.ws.send(encodeEnvelope(hello('9999999999999999')));
+  await until(() => p.messages.some((m) => m.type === 'welcome'), 'welcome');
+  const whole = testFrame(1, 1514);
+  const frames = [
+    { iface: 1, tsSec: 1764000000, tsNsec: 1, capLen: 54, wireLen: 1514, data: whole.subarray(0, 54) },
+    { iface: 1, tsSec: 1764000000, tsNsec: 2, capLen: 100, wireLen: 100, data: testFrame(2) },
+  ];
+  p.ws.send(encodeEnvelope({ type: 'batch', seq: 1, interfaces: [IFACE], frames, counters: [] }));
+  await until(() => p.messages.some((m) => m.type === 'ack' && m.seq === 1), 'ack 1');
+  p.ws.close(1000);
+  await p.closed;
+  const stopped = await collector.stop('SIGINT');
+  t.equal(stopped.code, 0);
+  const stored = readStore(store);
+  t.same(stored.map((f) => [f.capLen, f.wireLen]), [[54, 1514], [100, 100]], 'store: cap_len and the original length');
+  const r = new CapfileReader();
+  r.push(Buffer.concat(stdout));
+  r.end();
+  const piped: Array<[number, number]> = [];
+  for (let rec = r.next(); rec !== null; rec = r.next()) piped.push([rec.capLen, rec.wireLen]);
+  t.same(piped, [[54, 1514], [100, 100]], 'stdout: the same');
+  const ts = await execFileP('tshark', ['-r', finishedFiles(store)[0]!, '-T', 'fields', '-e', 'frame.len', '-e', 'frame.cap_len']);
+  t.same(ts.stdout.trim().split('\n'), ['1514\t54', '100\t100'], 'tshark reads the original length');
 });
