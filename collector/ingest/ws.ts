@@ -123,6 +123,8 @@ export const WS_DEFAULT_HELLO_TIMEOUT_MS = 10_000;
 export const WS_DEFAULT_MAX_MESSAGES_PER_SEC = 2000;
 /** An interface whose frames are not Ethernet (the store writes one link type per file). */
 const NOT_ETHERNET = 'not-ethernet';
+/** TCP connections allowed beyond maxConnections, for upgrades in progress. */
+const PRE_UPGRADE_SLACK = 64;
 /** Most interfaces one session may describe. */
 const MAX_SESSION_INTERFACES = 4096;
 const LINKTYPE_ETHERNET = 1;
@@ -262,8 +264,19 @@ export class WsListener {
 
   /** Binds and starts accepting. Rejects with the listen error (EADDRINUSE, EACCES...). */
   static open(opts: WsListenerOptions): Promise<WsListener> {
-    const server = opts.tls !== undefined ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }) : createHttpServer();
+    // A connection that has not finished its upgrade request within the hello timeout is
+    // closed (slowloris), and at most PRE_UPGRADE_SLACK more TCP connections than WebSocket
+    // connections are held: idle sockets cannot take every file descriptor.
+    const helloMs = opts.helloTimeoutMs ?? WS_DEFAULT_HELLO_TIMEOUT_MS;
+    const httpOpts = { headersTimeout: helloMs, requestTimeout: helloMs, connectionsCheckingInterval: Math.min(1000, helloMs) };
+    const server = opts.tls !== undefined ? createHttpsServer({ ...httpOpts, cert: opts.tls.cert, key: opts.tls.key }) : createHttpServer(httpOpts);
+    server.maxConnections = (opts.maxConnections ?? WS_DEFAULT_MAX_CONNECTIONS) + PRE_UPGRADE_SLACK;
     const l = new WsListener(opts, server);
+    server.on('drop', () => {
+      // Refused by the kernel-level cap above: counted like any refused attempt.
+      opts.connectionStage.received++;
+      opts.connectionStage.drop('too_many_connections');
+    });
     server.on('request', (_req, res) => {
       // Not an upgrade: counted as a connection attempt refused.
       opts.connectionStage.received++;

@@ -241,3 +241,34 @@ t.test('a frame the agent cut at its snap length keeps its wire length, in the s
   const ts = await execFileP('tshark', ['-r', finishedFiles(store)[0]!, '-T', 'fields', '-e', 'frame.len', '-e', 'frame.cap_len']);
   t.same(ts.stdout.trim().split('\n'), ['1514\t54', '100\t100'], 'tshark reads the original length');
 });
+
+t.test('connections that never finish their upgrade request are closed at the hello timeout (slowloris); a good agent still gets in', async (t) => {
+  const collector = await startCollector(t, ['--ws', '127.0.0.1:0', '--token-file', tokenFile, '--stdout'], { stdout: 'ignore' });
+  const port = Number(/listening on ws 127\.0\.0\.1:(\d+)/.exec(collector.stderr())![1]);
+  const started = Date.now();
+  const closedAfter = await Promise.all(
+    Array.from({ length: 40 }, () =>
+      new Promise<number>((resolve) => {
+        const s = connect(port, '127.0.0.1', () => s.write('GET / HTTP/1.1\r\nHost: x\r\n'));
+        s.on('error', () => undefined);
+        s.resume();
+        s.on('close', () => resolve(Date.now() - started));
+        // The bound of this test: well past the 10 s hello timeout, well before Node's own 60-90 s.
+        setTimeout(() => s.destroy(), 40_000).unref();
+      }),
+    ).concat([
+      (async () => {
+        const good = await peer(port);
+        good.ws.send(encodeEnvelope(hello('aaaaaaaaaaaaaaaa')));
+        await until(() => good.messages.some((m) => m.type === 'welcome'), 'welcome');
+        good.ws.close(1000);
+        await good.closed;
+        return 0;
+      })(),
+    ]),
+  );
+  const idle = closedAfter.slice(0, 40);
+  t.ok(idle.every((ms) => ms < 30_000), `all 40 half-requests closed by the collector (slowest after ${Math.max(...idle)} ms; the hello timeout is 10 s)`);
+  const stopped = await collector.stop('SIGINT');
+  t.equal(stopped.code, 0);
+});
