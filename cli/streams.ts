@@ -4,7 +4,7 @@ import { TcpSegmentFeed } from '../packet/reassembly/from-parser.js';
 import { TcpReassembler, TCP_DIR, type TcpConn, type TcpDir, type TcpCloseReason, type TcpGapReason, type TcpReassemblerOptions } from '../packet/reassembly/index.js';
 import type { TcpHandler } from '../packet/reassembly/tcp-stream.js';
 import { formatIPv4, formatIPv6 } from '../packet/wire/ip-addr.js';
-import { forEachRecord } from './input.js';
+import { forEachRecord, STOP_READING } from './input.js';
 import { ByteOutput } from './byte-output.js';
 import { type OutFile, StreamFiles } from './streams-files.js';
 import { limitHeapGrowth } from './heap.js';
@@ -190,8 +190,23 @@ export async function runStreams(file: string, opts: StreamsOptions): Promise<nu
   // IPv4 and IPv6 fragments of TCP are put back together before reassembly (capture time drives the
   // defragmenter's timeouts).
   const feed = new TcpSegmentFeed();
+  // Ctrl-C (or SIGTERM) stops reading; what was read is reassembled, written and summed up as
+  // at the end of the file, so the files and the JSON agree. A second signal kills at once.
+  let interrupted: NodeJS.Signals | undefined;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    interrupted = sig;
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    // A pipe may have nothing more to say for a long time: stop waiting for it.
+    if (file === '-') process.stdin.destroy();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let records = 0;
   try {
     await forEachRecord(file, (rec) => {
+      if (interrupted !== undefined) return STOP_READING;
+      records++;
       parser.decode(rec.data, rec.iface.linkType, rec.wireLen);
       const seg = feed.next(parser, rec.tsSec, rec.tsNsec);
       if (seg === undefined) return undefined;
@@ -200,9 +215,14 @@ export async function runStreams(file: string, opts: StreamsOptions): Promise<nu
       // Connections closed by this segment (evictions) may have filled the output, data the
       // files: wait for them.
       return out.pending ?? writer.pending();
-    }, undefined, { source: writer.files, onChunkDone: () => writer.files.submit() });
+    }, undefined, { source: writer.files, onChunkDone: () => writer.files.submit() }).catch((e: unknown) => {
+      // Interrupted: the input was cut where it was (a record half read is not an error).
+      if (interrupted === undefined) throw e;
+    });
     ra.flushAll();
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     // Also after a read error: what was reassembled up to it is written.
     await writer.files.close();
   }
@@ -212,5 +232,9 @@ export async function runStreams(file: string, opts: StreamsOptions): Promise<nu
   if (dc.receivedFragments > 0) process.stderr.write(`podspan: ${dc.receivedFragments} IP fragments, ${dc.datagrams} datagrams reassembled\n`);
   const shed = writer.files.shedCount;
   if (shed > 0) process.stderr.write(`podspan: out of file descriptors: stream files were closed early and reopened to append ${shed} times (all bytes written; raise ulimit -n for speed)\n`);
+  if (interrupted !== undefined) {
+    process.stderr.write(`podspan: interrupted (${interrupted}) after ${records} records: the connections seen so far were flushed and written\n`);
+    return 128 + (interrupted === 'SIGINT' ? 2 : 15);
+  }
   return 0;
 }
