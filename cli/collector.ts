@@ -329,6 +329,7 @@ export function formatSummary(s: CollectorSummary, elapsedMs: number): string {
     );
   }
   if (s.stdoutEnded !== undefined) lines.push(`stdout: the reader went away (${s.stdoutEnded})`);
+  if (s.stdoutAbandonedBytes > 0) lines.push(`stdout: the reader stopped reading; ${s.stdoutAbandonedBytes} bytes still queued for it were not written`);
   if (s.tap !== undefined && (s.tap.retriesNoBufs > 0 || s.tap.retriesAgain > 0 || s.tap.lastError !== undefined)) {
     lines.push(`tap ${s.tap.iface}: send retries ENOBUFS=${s.tap.retriesNoBufs} EAGAIN=${s.tap.retriesAgain}${s.tap.lastError !== undefined ? `; last error: ${s.tap.lastError}` : ''}`);
   }
@@ -461,5 +462,9 @@ export async function runCollector(values: CollectorFlagValues): Promise<number>
     }
   }
   process.stderr.write(formatSummary(summary, Date.now() - started));
-  return summary.invariantViolations.length > 0 ? EXIT.RUNTIME : EXIT.OK;
+  const code = summary.invariantViolations.length > 0 ? EXIT.RUNTIME : EXIT.OK;
+  // A stalled stdout reader holds a write in flight that would keep the process alive until
+  // the reader goes: everything else is finished, so exit now (as tcpdump does).
+  if (summary.stdoutAbandonedBytes > 0) process.exit(code);
+  return code;
 }

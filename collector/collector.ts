@@ -63,6 +63,8 @@ export interface CollectorSummary {
   repaired: RepairReport[];
   /** Why the stdout stream ended early (EPIPE…), if it did. */
   stdoutEnded: string | undefined;
+  /** Bytes a stalled stdout reader had not taken at the end (they are not written). */
+  stdoutAbandonedBytes: number;
   /** The --tap sink's interface, send retries (ENOBUFS/EAGAIN) and last send error. */
   tap: { iface: string; retriesNoBufs: number; retriesAgain: number; lastError: string | undefined } | undefined;
   /** The --replay-to sink's target and what became of the connections it saw. */
@@ -223,6 +225,7 @@ export class Collector {
       filesDeleted: this.store?.filesDeleted ?? 0,
       storeErrors: { errors: this.store?.errors ?? 0, rollbacks: this.store?.rollbacks ?? 0, lastError: this.store?.lastError?.message },
       repaired: this.store?.repaired ?? [],
+      stdoutAbandonedBytes: this.stdout?.abandonedBytes ?? 0,
       stdoutEnded: this.stdout?.endError === undefined ? undefined : (this.stdout.endError as NodeJS.ErrnoException).code ?? this.stdout.endError.message,
       tap: this.tap === undefined ? undefined : { iface: this.tap.iface, retriesNoBufs: this.tap.retriesNoBufs, retriesAgain: this.tap.retriesAgain, lastError: this.tap.lastError?.message },
       replay: this.replay === undefined ? undefined : { target: this.replay.target, http: this.replay.comparing ? { ...this.replay.http } : undefined, ...this.replay.counters },

@@ -54,6 +54,8 @@ export class StdoutSink implements FrameSink {
   onEnded: (() => void) | undefined;
   /** The error that ended the stream (EPIPE…), if any. */
   endError: Error | undefined;
+  /** Bytes the reader had not taken when close() stopped waiting for it (a stalled reader); 0 otherwise. */
+  abandonedBytes = 0;
   private readonly stream: Writable;
   private readonly writer: PcapWriter;
   private readonly maxQueueBytes: number;
@@ -133,7 +135,10 @@ export class StdoutSink implements FrameSink {
         this.stream.off('error', done);
         resolve();
       };
-      const timer = setTimeout(done, 2000);
+      const timer = setTimeout(() => {
+        this.abandonedBytes = this.stream.writableLength;
+        done();
+      }, 2000);
       this.stream.on('drain', done);
       this.stream.on('error', done);
     });

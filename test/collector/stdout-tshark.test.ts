@@ -12,7 +12,7 @@ import { CollectorMetrics } from '../../collector/metrics.js';
 import { STDOUT_DROP_REASONS, StdoutSink } from '../../collector/sink/stdout.js';
 import { buildVxlanHeader } from '../../packet/encap/vxlan.js';
 import { CLI } from '../helpers/repo.js';
-import { listeningPorts, parseSummary, sendDatagrams, sleep, testFrame } from './helpers.js';
+import { listeningPorts, parseSummary, sendDatagrams, sleep, startCollector, testFrame } from './helpers.js';
 import { pidAlive } from '../helpers/run.js';
 
 // --stdout: a live pcap stream for tshark / Wireshark, bounded, quiet on EPIPE.
@@ -117,4 +117,22 @@ t.test('a reader that stops reading: the queue stays bounded and the excess is c
   sink.write(f as IngestFrame & { source: Source });
   t.equal(stage.dropped.closed, 1, 'after close: counted as closed');
   t.ok(stage.balanced());
+});
+
+t.test('SIGTERM with a --stdout reader that stopped reading: the collector still exits, and says what the reader did not take', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'podspan-stdout-stall-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  // The test never reads the collector's stdout: the pipe fills and stays full.
+  const collector = await startCollector(t, ['--vxlan', '127.0.0.1:0', '--out', join(dir, 'store'), '--stdout']);
+  const port = listeningPorts(collector.stderr())[0]!;
+  await sendDatagrams('127.0.0.1', port, Array.from({ length: 3000 }, (_, i) => [buildVxlanHeader(42), testFrame(i, 1000)]));
+  await sleep(500);
+  collector.proc.kill('SIGTERM');
+  const done = await Promise.race([collector.exited, sleep(20_000).then(() => 'still running' as const)]);
+  t.not(done, 'still running', 'exits while the reader is still there');
+  if (done === 'still running') return;
+  t.equal(done.code, 0);
+  t.match(done.stderr, /stdout: the reader stopped reading; \d+ bytes still queued for it were not written/);
+  const s = parseSummary(done.stderr);
+  t.equal(s['store']?.delivered, 3000, 'the store has every frame');
 });
