@@ -59,6 +59,7 @@ import type { CollectorMetrics, Stage } from '../metrics.js';
 import { IngestFrame, type FrameHandler } from './frame.js';
 import type { Source, SourceTable } from './source.js';
 import { WsSourceTable } from './ws-source.js';
+import { ETHERNET_HEADER_LEN } from '../../packet/wire/ethernet.js';
 
 export const WS_CONNECTION_DROP_REASONS = ['auth_failed', 'too_many_connections', 'bad_upgrade'] as const;
 export type WsConnectionDropReason = (typeof WS_CONNECTION_DROP_REASONS)[number];
@@ -94,6 +95,8 @@ export const WS_DROP_REASONS = [
   'unsupported_link_type',
   /** A new interface past the source table's cap. */
   'too_many_sources',
+  /** Shorter than an Ethernet header (14 bytes), as the VXLAN and GRE ingests count it. */
+  'short_frame',
   /** An exception while handing the frame over: a bug, counted and survived. */
   'decoder_bug',
 ] as const;
@@ -557,6 +560,10 @@ export class WsListener {
       const source = s.ifaces.get(w.iface);
       if (source === undefined || source === null || source === NOT_ETHERNET) {
         st.drop(source === NOT_ETHERNET ? 'unsupported_link_type' : source === null ? 'too_many_sources' : 'unknown_interface');
+        continue;
+      }
+      if (w.data.length < ETHERNET_HEADER_LEN) {
+        st.drop('short_frame');
         continue;
       }
       f.data = w.data;

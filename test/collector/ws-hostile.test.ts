@@ -223,6 +223,9 @@ t.test('a frame the agent cut at its snap length keeps its wire length, in the s
   const frames = [
     { iface: 1, tsSec: 1764000000, tsNsec: 1, capLen: 54, wireLen: 1514, data: whole.subarray(0, 54) },
     { iface: 1, tsSec: 1764000000, tsNsec: 2, capLen: 100, wireLen: 100, data: testFrame(2) },
+    // Shorter than an Ethernet header: dropped and counted, as the VXLAN ingest does.
+    { iface: 1, tsSec: 1764000000, tsNsec: 3, capLen: 1, wireLen: 1, data: Buffer.alloc(1) },
+    { iface: 1, tsSec: 1764000000, tsNsec: 4, capLen: 0, wireLen: 0, data: Buffer.alloc(0) },
   ];
   p.ws.send(encodeEnvelope({ type: 'batch', seq: 1, interfaces: [IFACE], frames, counters: [] }));
   await until(() => p.messages.some((m) => m.type === 'ack' && m.seq === 1), 'ack 1');
@@ -232,6 +235,7 @@ t.test('a frame the agent cut at its snap length keeps its wire length, in the s
   t.equal(stopped.code, 0);
   const stored = readStore(store);
   t.same(stored.map((f) => [f.capLen, f.wireLen]), [[54, 1514], [100, 100]], 'store: cap_len and the original length');
+  t.same(parseSummary(stopped.stderr)['ws'], { received: 4, delivered: 2, dropped: 2, reasons: { short_frame: 2 } }, 'frames under 14 bytes: short_frame');
   const r = new CapfileReader();
   r.push(Buffer.concat(stdout));
   r.end();
