@@ -66,9 +66,14 @@ function positiveInt(v: string | undefined, flag: string): number | undefined {
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
-  if (cmd === undefined || cmd === '-h' || cmd === '--help' || cmd === 'help') {
+  if (cmd === undefined) {
+    // A usage error: the usage goes where errors go.
+    process.stderr.write(USAGE);
+    return EXIT.USAGE;
+  }
+  if (cmd === '-h' || cmd === '--help' || cmd === 'help') {
     process.stdout.write(USAGE);
-    return cmd === undefined ? EXIT.USAGE : EXIT.OK;
+    return EXIT.OK;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(USAGE);

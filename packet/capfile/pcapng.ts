@@ -287,7 +287,7 @@ export class PcapngDecoder {
         throw new PodspanError(
           ERR.CAPFILE_TOO_LARGE,
           `pcapng block of type 0x${type.toString(16)} at byte offset ${offset} is ${totalLen} bytes, more than the reader's limit of ` +
-            `${this.limits.maxBlockLen}: the file is damaged, or raise maxBlockLen`,
+            `${this.limits.maxBlockLen}: the file is damaged (no packet needs a block that large; tshark's limit is the same order)`,
           { offset, blockLen: totalLen },
         );
       }

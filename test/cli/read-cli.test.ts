@@ -84,6 +84,11 @@ t.test('a file whose writer was killed mid-stream: complete records, then the er
 t.test('usage errors exit 2 with a message; missing files exit 1', async (t) => {
   const none = await podspan([]);
   t.equal(none.code, 2);
+  t.match(none.stderr, /^usage: podspan /, 'no command: the usage, on stderr');
+  t.equal(none.stdout, '', 'nothing on stdout');
+  const help = await podspan(['--help']);
+  t.equal(help.code, 0);
+  t.match(help.stdout, /^usage: podspan /, '--help: the usage on stdout');
   const bad = await podspan(['read', '--bogus', file]);
   t.equal(bad.code, 2);
   t.match(bad.stderr, /^podspan: read: .*bogus/);
