@@ -212,7 +212,8 @@ export function formatText(rec: PacketRecord, p: Parser): string {
         s += `${IPPROTO_NAMES[p.ipProto] ?? p.ipProto}, header not decoded`;
       }
     } else if (p.l4Proto === 1 || p.l4Proto === 58) {
-      s += `${fam} ${src(p)} > ${dst(p)}: ${p.l4Proto === 1 ? 'ICMP' : 'ICMP6'} type ${p.icmpType} code ${p.icmpCode}, length ${p.payloadLen}`;
+      // The length of the whole ICMP message, header included, as tcpdump prints it.
+      s += `${fam} ${src(p)} > ${dst(p)}: ${p.l4Proto === 1 ? 'ICMP' : 'ICMP6'} type ${p.icmpType} code ${p.icmpCode}, length ${p.ipPayloadLen}`;
     } else {
       const name = IPPROTO_NAMES[p.ipProto] ?? `ip-proto-${p.ipProto}`;
       s += `${fam} ${src(p)} > ${dst(p)}: ${name}${p.isFragment ? ' (frag)' : ''}, length ${p.ipPayloadLen}`;

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { podspan, run } from '../helpers/run.js';
 import { CLI } from '../helpers/repo.js';
+import { CORPUS_DIR, requireCorpus } from '../helpers/corpus.js';
 import { writeSynthPcap } from '../helpers/synth-file.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'podspan-read-cli-'));
@@ -160,5 +161,16 @@ t.test('an output that fails (ENOSPC on /dev/full) is an error with a message, n
     t.equal(r.code, 1, `${args.join(' ')} > /dev/full: exit 1`);
     t.match(r.stderr, /^podspan: cannot write standard output: .*ENOSPC/, 'says why');
     t.notMatch(r.stderr, /    at |Node\.js v/, 'no stack trace');
+  }
+});
+
+t.test('ICMP and ICMPv6 lines give the message length as tcpdump does (corpus)', async (t) => {
+  if (!requireCorpus(t)) return;
+  for (const rel of ['OISF+suricata-verify/tests/vxlan-decoder-02/vxlan.pcap', 'the-tcpdump-group+tcpdump/tests/ipv6-routing-header.pcap']) {
+    const f = join(CORPUS_DIR, rel);
+    const theirs = (await run('tcpdump', ['-nn', '-r', f])).stdout.split('\n').filter((l) => /ICMP6?, echo|ICMP echo/.test(l)).map((l) => /length (\d+)$/.exec(l)?.[1]);
+    const mine = (await podspan(['read', f])).stdout.split('\n').filter((l) => /ICMP6? type (0|8|128|129) /.test(l)).map((l) => /length (\d+)$/.exec(l)?.[1]);
+    t.ok(theirs.length > 0, `${rel}: ${theirs.length} echo lines`);
+    t.same(mine, theirs, `${rel}: the same lengths`);
   }
 });
