@@ -217,9 +217,12 @@ export async function runReplay(file: string, values: ReplayValues): Promise<num
   const loaded = await loadConnections(file, { memCapBytes });
   let summary: Record<string, unknown>;
   let out: string;
+  /** Every connection tried failed to connect: the shadow is not there. */
+  let unreachable = false;
   if (mode === 'stream') {
     const { replayStreams } = await import('../collector/replay/stream.js');
     const s: StreamReplaySummary = await replayStreams(loaded.conns, { target, speed, concurrency, includePartial, queueBytes, timeoutMs: timeoutSec * 1000, lingerMs: Math.min(2000, timeoutSec * 1000) });
+    unreachable = s.replayed === 0 && (s.dropped['connect_failed'] ?? 0) > 0;
     summary = { mode, file, target: to, ...s };
     out =
       line('connections in capture', s.connections) +
@@ -248,6 +251,8 @@ export async function runReplay(file: string, values: ReplayValues): Promise<num
       for (const [k, n] of Object.entries(s.shadowErrors)) counts.push([`shadow-error-${k}`, `shadow error: ${k.replace(/_/g, ' ')}`, n]);
       await writeFile(reportPath, renderReport(d, { capture: file, target: to, generated: new Date().toISOString(), counts }));
     }
+    // Requests count as replayed when sent for; every one of them failed to connect.
+    unreachable = s.replayed > 0 && (s.shadowErrors['connect_failed'] ?? 0) >= s.replayed;
     summary = { mode, file, target: to, ...s, diff: diffPath ?? null, report: reportPath ?? null };
     out =
       line('connections in capture', s.connections) +
@@ -275,6 +280,11 @@ export async function runReplay(file: string, values: ReplayValues): Promise<num
   if (loaded.fileError !== null) {
     // Replayed what was read, then the data error (as `read` does for a cut-off file).
     process.stderr.write(`podspan: ${loaded.fileError.message} (replayed the ${loaded.packets} records before it)\n`);
+    return EXIT.RUNTIME;
+  }
+  if (unreachable) {
+    // Nothing reached the shadow and the reason is the shadow itself: not a success.
+    process.stderr.write(`podspan: replay: could not connect to ${to}: nothing was replayed\n`);
     return EXIT.RUNTIME;
   }
   return EXIT.OK;

@@ -211,10 +211,12 @@ t.test('replay of 1000 captured HTTP requests: same requests in order per connec
     t.equal(sh.conns.reduce((a, c) => a + c.length, 0), s.replayed);
   });
 
-  t.test('a dead shadow: every request counted as a shadow error, nothing compared', async (t) => {
+  t.test('a dead shadow: every request counted as a shadow error, nothing compared, exit 1', async (t) => {
     const { deadPort } = await import('./replay-helpers.js');
-    const r = await podspan(['replay', pcap, '--to', `127.0.0.1:${await deadPort()}`, '--mode', 'http', '--speed', 'max', '--json'], { timeoutMs: 120_000 });
-    t.equal(r.code, 0, r.stderr);
+    const port = await deadPort();
+    const r = await podspan(['replay', pcap, '--to', `127.0.0.1:${port}`, '--mode', 'http', '--speed', 'max', '--json'], { timeoutMs: 120_000 });
+    t.equal(r.code, 1, 'exit 1: nothing reached the shadow');
+    t.match(r.stderr, new RegExp(`podspan: replay: could not connect to 127\\.0\\.0\\.1:${port}: nothing was replayed`));
     const s = JSON.parse(r.stdout) as { replayed: number; compared: number; shadowErrors: Record<string, number> };
     t.equal(s.replayed, N + 6);
     t.equal(s.compared, 0);

@@ -161,9 +161,11 @@ t.test('slow and dead targets: bounded queue, drops counted, the replay ends', a
     for (const h of held) h.destroy();
   });
 
-  t.test('a dead target (connection refused)', async (t) => {
-    const r = await podspan(['replay', pcap, '--to', `127.0.0.1:${await deadPort()}`, '--speed', 'max', '--json'], { timeoutMs: 60_000 });
-    t.equal(r.code, 0, r.stderr);
+  t.test('a dead target (connection refused): counted, exit 1', async (t) => {
+    const port = await deadPort();
+    const r = await podspan(['replay', pcap, '--to', `127.0.0.1:${port}`, '--speed', 'max', '--json'], { timeoutMs: 60_000 });
+    t.equal(r.code, 1, 'exit 1: nothing reached the target');
+    t.match(r.stderr, new RegExp(`podspan: replay: could not connect to 127\\.0\\.0\\.1:${port}: nothing was replayed`));
     const s = JSON.parse(r.stdout) as Summary;
     t.same(s.dropped, { connect_failed: 3 });
     t.equal(s.droppedBytes.connect_failed, big.length + 18);
