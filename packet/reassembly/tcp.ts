@@ -50,7 +50,8 @@
  *   not); bytes before it are dropped as `before_start`.
  * - Port reuse: a SYN whose ISN differs from the one known for its side (or, for a side
  *   picked up mid-stream, does not precede its first byte) starts a new connection, with
- *   `seqInConn` one higher; a live old connection is closed with reason `reused`. A closed
+ *   `seqInConn` one higher; a live old connection is closed with reason `reused`. After a
+ *   close by both FINs any SYN starts a new connection, the old ISN included. A closed
  *   connection is remembered for `closeTimeoutSec` (TIME_WAIT-like) to absorb retransmissions
  *   and number the next one; one closed by idle timeout is replaced by any later segment.
  *   Numbering restarts at 0 once a 4-tuple is forgotten: consumers naming files by it must
@@ -476,7 +477,13 @@ export class TcpReassembler {
     const h = this.dir === TCP_DIR.C2S ? conn.half0 : conn.half1;
     if (conn.list === CONN_LIST.CLOSED) {
       if (conn.closeReason === TCP_CLOSE.IDLE) return true;
-      return isSyn && !(h.stats.synSeen && h.isn === seq);
+      if (!isSyn) return false;
+      // After both FINs no SYN of the old connection is still in flight (its handshake was
+      // done long before): a SYN, even with the old ISN, opens a new one (a client that
+      // reuses its port and ISN; tcpflow and tshark see a new connection too). After other
+      // closes the same ISN is a retransmission of the old SYN.
+      if (conn.closeReason === TCP_CLOSE.FIN) return true;
+      return !(h.stats.synSeen && h.isn === seq);
     }
     if (!isSyn) return false;
     if (h.stats.synSeen) return h.isn !== seq;

@@ -273,6 +273,29 @@ const cases: Case[] = [
     counters: { connsReused: 1 },
   },
   {
+    name: 'port reuse after FIN/FIN with the same ISN: a new connection, not a retransmitted SYN',
+    segs: [
+      ...handshake(),
+      { from: 'c', seq: 1, ack: 1, data: 'AAAA' },
+      { from: 'c', seq: 5, ack: 1, flags: 'FA' },
+      { from: 's', seq: 1, ack: 6, flags: 'FA' },
+      { from: 'c', seq: 6, ack: 2, flags: 'A' },
+      ...handshake(),
+      { from: 'c', seq: 1, ack: 1, data: 'BBBB' },
+      { from: 's', seq: 1, ack: 5, data: 'XX' },
+    ],
+    conns: [
+      { c2s: 'AAAA', close: ['fin'], seqInConn: 0 },
+      { c2s: 'BBBB', s2c: 'XX', close: ['flush'], seqInConn: 1, midStream: false },
+    ],
+    counters: { connsReused: 1 },
+  },
+  {
+    name: 'after a RST the same ISN is a retransmitted SYN of the old connection',
+    segs: [{ from: 'c', seq: 0, flags: 'S' }, { from: 's', seq: 0, ack: 1, flags: 'RA' }, { from: 'c', seq: 0, flags: 'S' }],
+    conns: [{ close: ['rst'], seqInConn: 0 }],
+  },
+  {
     name: 'a SYN with another ISN on a live connection closes it (reused) and starts a new one',
     segs: [
       ...handshake(),
