@@ -10,6 +10,9 @@
  * frames are never copied, counted or written.
  */
 
+/** A dotted quad without leading zeros (Node's isIP refuses them: 010 could be octal). */
+export const IPV4_RE = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
 /** How an export target's traffic is carried. */
 export type ExportTransport = 'udp' | 'tcp' | 'gre';
 
@@ -22,7 +25,6 @@ export interface ExportEndpoint {
   port?: number;
 }
 
-const IPV4_RE = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
 const IPV6_RE = /^[0-9a-fA-F:]+(%[A-Za-z0-9_.-]+)?$/;
 const HOSTNAME_RE = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
@@ -36,19 +38,37 @@ export function isBpfHost(host: string): boolean {
   return HOSTNAME_RE.test(host) && !/^(and|or|not|host|net|port|proto|src|dst)$/i.test(host);
 }
 
-/** `not (host H and udp port P)`, `not (host H and tcp port P)`, `not (host H and proto gre)`. Throws RangeError on a bad endpoint. */
+/**
+ * `not (host H and udp port P)`, `not (host H and tcp port P)`, `not (host H and proto gre)`,
+ * for UDP and GRE to an address literal followed by the clause of its ICMP errors
+ * (icmpErrorClause). Throws RangeError on a bad endpoint.
+ */
 export function exclusionClause(e: ExportEndpoint): string {
   if (!isBpfHost(e.host)) throw new RangeError(`export host "${e.host}" is not an IP address or host name`);
   if (e.transport === 'gre') {
     if (e.port !== undefined) throw new RangeError('a GRE export target has no port');
-    return `not (host ${e.host} and proto gre)`;
+    return `not (host ${e.host} and proto gre)${icmpErrorClause(e.host, 47, undefined)}`;
   }
   if (e.transport !== 'udp' && e.transport !== 'tcp') throw new RangeError(`export transport "${String(e.transport)}" is not udp, tcp or gre`);
   const port = e.port;
   if (port === undefined || !Number.isInteger(port) || port < 1 || port > 65535) {
     throw new RangeError(`export target ${e.host} needs a ${e.transport} port between 1 and 65535`);
   }
-  return `not (host ${e.host} and ${e.transport} port ${port})`;
+  return `not (host ${e.host} and ${e.transport} port ${port})${e.transport === 'udp' ? icmpErrorClause(e.host, 17, port) : ''}`;
+}
+
+/**
+ * ` and not (...)` for the ICMP errors the collector host sends back about our own exports
+ * (port or protocol unreachable while it is down): captured, they would be exported, answered
+ * again, and so on. The quoted header is our own datagram, so its layout is known: an IPv4
+ * header of 20 bytes (protocol at icmp[17], UDP destination port at icmp[30:2]); an IPv6
+ * header of 40 (next header at ip6[54], UDP destination port at ip6[90:2]). Only for
+ * address literals: a host name may lack the other family, which pcap_compile refuses.
+ */
+function icmpErrorClause(host: string, proto: number, port: number | undefined): string {
+  if (IPV4_RE.test(host)) return ` and not (src host ${host} and icmp and icmp[17] == ${proto}${port === undefined ? '' : ` and icmp[30:2] == ${port}`})`;
+  if (host.includes(':')) return ` and not (src host ${host} and icmp6 and ip6[54] == ${proto}${port === undefined ? '' : ` and ip6[90:2] == ${port}`})`;
+  return '';
 }
 
 /**

@@ -24,7 +24,7 @@ import { openFileSink, openStdoutSink } from '../agent/export/sink.js';
 import type { Exporter } from '../agent/export/exporter.js';
 import { exportUsages, parseExportTarget, type ExportTarget } from '../agent/export/registry.js';
 import { WS_DEFAULT_SPOOL_BYTES, wsExportTarget, type WsExportOptions } from '../agent/export/ws.js';
-import { parseSize } from './units.js';
+import { parseSize, setLongTimeout } from './units.js';
 import { makeDirs } from './dirs.js';
 import { kubeSelection, startKube, type KubeSelection, type KubeStart } from './agent-kube.js';
 import { canonicalIp, listNetns, netnsExists } from '../agent/target/ip-json.js';
@@ -402,14 +402,14 @@ export async function runAgent(values: AgentFlagValues): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const timer = cfg.durationMs === undefined ? undefined : setTimeout(() => void agent.stop('duration'), cfg.durationMs);
+  const cancelTimer = cfg.durationMs === undefined ? undefined : setLongTimeout(() => void agent.stop('duration'), cfg.durationMs);
   let summary: AgentSummary;
   try {
     summary = await agent.done;
   } finally {
     if (stopKube !== undefined) await stopKube();
     await metrics?.close();
-    if (timer !== undefined) clearTimeout(timer);
+    cancelTimer?.();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

@@ -30,7 +30,7 @@ import { VXLAN_PORT } from '../packet/wire/vxlan.js';
 import { parseMetricsAddress, startMetricsServer, type MetricsServer } from './metrics-server.js';
 import { parseConnectAddress, portNumber, splitHostPort } from './address.js';
 import { makeDirs } from './dirs.js';
-import { parseSize } from './units.js';
+import { parseSize, setLongTimeout } from './units.js';
 import { accessSync, constants } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
@@ -423,16 +423,16 @@ export async function runCollector(values: CollectorFlagValues): Promise<number>
   }
 
   await new Promise<void>((resolve) => {
-    let timer: NodeJS.Timeout | undefined;
+    let cancelTimer: (() => void) | undefined;
     const done = (): void => {
-      if (timer !== undefined) clearTimeout(timer);
+      cancelTimer?.();
       process.off('SIGINT', done);
       process.off('SIGTERM', done);
       process.off('SIGHUP', rotate);
       resolve();
     };
     const rotate = (): void => collector.store?.rotateAll();
-    if (cfg.durationMs !== undefined) timer = setTimeout(done, cfg.durationMs);
+    if (cfg.durationMs !== undefined) cancelTimer = setLongTimeout(done, cfg.durationMs);
     process.on('SIGINT', done);
     process.on('SIGTERM', done);
     process.on('SIGHUP', rotate);

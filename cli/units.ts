@@ -11,3 +11,21 @@ export function parseSize(text: string, flag: string): number {
   if (!Number.isSafeInteger(n) || n <= 0) throw usageError(`${flag} wants a positive size, got "${text}"`);
   return n;
 }
+
+/** Longest delay setTimeout takes (2^31 - 1 ms, about 24.8 days); a longer one fires at once. */
+const MAX_TIMEOUT_MS = 0x7fffffff;
+
+/**
+ * setTimeout for any delay: one longer than setTimeout's limit is waited for in steps (a
+ * `--duration` of 30 days used to stop after 1 ms). Returns the function that cancels it.
+ */
+export function setLongTimeout(fn: () => void, ms: number): () => void {
+  let timer: NodeJS.Timeout;
+  const due = Date.now() + ms;
+  const arm = (): void => {
+    const left = due - Date.now();
+    timer = left > MAX_TIMEOUT_MS ? setTimeout(arm, MAX_TIMEOUT_MS) : setTimeout(fn, Math.max(0, left));
+  };
+  arm();
+  return () => clearTimeout(timer);
+}

@@ -14,6 +14,7 @@
  * Read-only, through `ip -j` and `bridge -j` (agent/target/ip-json.ts). IPv4 and IPv6
  * (`ip route get` and `ip neigh` take either; addresses are compared canonically).
  */
+import { IPV4_RE } from '../exclude.js';
 import { addrs, bridgeJson, canonicalIp, holdsIp, ipJson, isVeth, links, listNetns, sameNetns, type IpLink } from './ip-json.js';
 
 export type VethLookupMethod = 'route' | 'fdb' | 'peer';
@@ -60,7 +61,7 @@ interface NsId {
   name?: string;
 }
 
-const IPV4_RE = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+
 
 /** True for a dotted-quad IPv4 address. */
 export function isIpv4(s: string): boolean {

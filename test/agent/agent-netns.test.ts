@@ -95,6 +95,26 @@ t.test('real netns veth: export targets are excluded in the kernel: (filter) and
   t.equal(s.received, 20, 'the kernel never passed the excluded frames to the socket');
 });
 
+t.test('real netns veth: ICMP errors the collector host sends about our exports are excluded too (no feedback loop), others are not', async (t) => {
+  const pair = await makeVethPair(t, 'psl-ta-icmp', 89);
+  const sink = new MemorySink();
+  // The "collector" (nsA) listens on neither port: each datagram gets an ICMP port unreachable.
+  const agent = await Agent.start({
+    ifaces: [pair.ifB], netns: pair.nsB, filter: 'icmp', sink, timeoutMs: 10,
+    exclude: [{ host: pair.ipA, transport: 'udp', port: 41012 }],
+  });
+  t.teardown(() => agent.stop());
+  t.equal(await sendUdp(pair.nsB, pair.ipA, 41012, 3, 10_000), 3);
+  await sleep(1100); // Linux sends at most about one port unreachable per second to a peer
+  t.equal(await sendUdp(pair.nsB, pair.ipA, 41013, 3, 10_000), 3);
+  await sleep(300);
+  await agent.stop();
+  // ICMP (IPv4 without options) in Ethernet: type at 34, the quoted UDP destination port at 34 + 8 + 20 + 2.
+  const quoted = sink.file().records.filter((r) => r.data.readUInt8(23) === 1 && r.data.readUInt8(34) === 3).map((r) => r.data.readUInt16BE(64));
+  t.ok(quoted.includes(41013), `port unreachable about another port is captured (${quoted.join(', ')})`);
+  t.notOk(quoted.includes(41012), 'none about the export target\'s port');
+});
+
 t.test('real netns veth: -c COUNT writes exactly COUNT frames; the rest are counted as after_stop', async (t) => {
   const pair = await makeVethPair(t, 'psl-ta-count', 83);
   const sink = new MemorySink();

@@ -52,6 +52,7 @@ t.test('flag mistakes are usage errors that say what to do', async (t) => {
     [['-w', out], /say what to capture: --iface IF .*, --pod-ip IP .*, --pod NAMESPACE\/NAME or --selector K=V/],
     [['--pod-ip', '10.0.0.300', '-w', out], /not an IPv4 or IPv6 address/],
     [['--pod-ip', 'fe80::1%eth0', '-w', out], /not an IPv4 or IPv6 address/],
+    [['--pod-ip', '10.199.0.02', '-w', out], /not an IPv4 or IPv6 address/],
     [['--iface', 'lo', '--snaplen', '0', '-w', out], /--snaplen wants a whole number from 1 to 262144/],
     [['--iface', 'lo', '--duration', '-1', '-w', out], /--duration|Option/],
     [['--iface', 'lo', '--netns', 'psl-no-such-ns', '-w', out], /no such network namespace/],

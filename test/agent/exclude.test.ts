@@ -6,10 +6,10 @@ const exportEndpointFromUrl = (url: string) => parseExportTarget(url).endpoint;
 import { CaptureError, LiveCapture, NATIVE_ERR } from '../../native/index.js';
 
 t.test('one clause per export transport', async (t) => {
-  t.equal(exclusionClause({ host: '10.0.0.9', transport: 'udp', port: 4789 }), 'not (host 10.0.0.9 and udp port 4789)');
+  t.equal(exclusionClause({ host: '10.0.0.9', transport: 'udp', port: 4789 }), 'not (host 10.0.0.9 and udp port 4789) and not (src host 10.0.0.9 and icmp and icmp[17] == 17 and icmp[30:2] == 4789)');
   t.equal(exclusionClause({ host: '10.0.0.9', transport: 'tcp', port: 8443 }), 'not (host 10.0.0.9 and tcp port 8443)');
-  t.equal(exclusionClause({ host: '10.0.0.7', transport: 'gre' }), 'not (host 10.0.0.7 and proto gre)');
-  t.equal(exclusionClause({ host: 'fd00::7', transport: 'udp', port: 4789 }), 'not (host fd00::7 and udp port 4789)');
+  t.equal(exclusionClause({ host: '10.0.0.7', transport: 'gre' }), 'not (host 10.0.0.7 and proto gre) and not (src host 10.0.0.7 and icmp and icmp[17] == 47)');
+  t.equal(exclusionClause({ host: 'fd00::7', transport: 'udp', port: 4789 }), 'not (host fd00::7 and udp port 4789) and not (src host fd00::7 and icmp6 and ip6[54] == 17 and ip6[90:2] == 4789)');
   t.equal(exclusionClause({ host: 'collector.example', transport: 'tcp', port: 443 }), 'not (host collector.example and tcp port 443)');
 });
 
@@ -18,9 +18,9 @@ t.test('the user filter is parenthesised and ANDed with every clause', async (t)
     { host: '10.0.0.9', transport: 'udp', port: 4789 },
     { host: '10.0.0.7', transport: 'gre' },
   ] as const;
-  t.equal(captureFilter('tcp port 80 or udp', ex), '(tcp port 80 or udp) and not (host 10.0.0.9 and udp port 4789) and not (host 10.0.0.7 and proto gre)');
-  t.equal(captureFilter(undefined, ex), 'not (host 10.0.0.9 and udp port 4789) and not (host 10.0.0.7 and proto gre)', 'no user filter: the clauses alone');
-  t.equal(captureFilter('  ', ex.slice(0, 1)), 'not (host 10.0.0.9 and udp port 4789)', 'a blank filter is no filter');
+  t.equal(captureFilter('tcp port 80 or udp', ex), '(tcp port 80 or udp) and not (host 10.0.0.9 and udp port 4789) and not (src host 10.0.0.9 and icmp and icmp[17] == 17 and icmp[30:2] == 4789) and not (host 10.0.0.7 and proto gre) and not (src host 10.0.0.7 and icmp and icmp[17] == 47)');
+  t.equal(captureFilter(undefined, ex), 'not (host 10.0.0.9 and udp port 4789) and not (src host 10.0.0.9 and icmp and icmp[17] == 17 and icmp[30:2] == 4789) and not (host 10.0.0.7 and proto gre) and not (src host 10.0.0.7 and icmp and icmp[17] == 47)', 'no user filter: the clauses alone');
+  t.equal(captureFilter('  ', ex.slice(0, 1)), 'not (host 10.0.0.9 and udp port 4789) and not (src host 10.0.0.9 and icmp and icmp[17] == 17 and icmp[30:2] == 4789)', 'a blank filter is no filter');
   t.equal(captureFilter('tcp', []), 'tcp', 'no targets: the user filter unchanged');
   t.equal(captureFilter(undefined, []), undefined, 'neither: capture everything');
 });
