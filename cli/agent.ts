@@ -371,25 +371,29 @@ export async function runAgent(values: AgentFlagValues): Promise<number> {
     ...(cfg.count !== undefined ? { count: cfg.count } : {}),
     ...(cfg.bufferSize !== undefined ? { bufferSize: cfg.bufferSize } : {}),
   };
+  // The metrics port is bound before the capture starts: a port in use must fail the start
+  // before -w FILE is created (an existing file would be emptied) or anything is captured.
+  let started: Agent | undefined;
+  let metrics: MetricsServer | undefined;
+  if (cfg.metrics !== undefined) {
+    try {
+      metrics = await startMetricsServer(cfg.metrics, 'podspan_agent_', () => started?.samples() ?? [], 'agent');
+    } catch (e) {
+      await Promise.all(exporters.map((x) => x.close()));
+      throw e;
+    }
+  }
   let agent: Agent;
   try {
     agent = await Agent.start(opts);
   } catch (e) {
     await Promise.all(exporters.map((x) => x.close()));
+    await metrics?.close();
     throw startupError(e, cfg);
   }
+  started = agent;
+  if (metrics !== undefined) stderr.write(`podspan: metrics on http://${metrics.address}/metrics\n`);
   const stopKube = kube?.follow(agent, (line) => stderr.write(line + '\n'));
-  let metrics: MetricsServer | undefined;
-  if (cfg.metrics !== undefined) {
-    try {
-      metrics = await startMetricsServer(cfg.metrics, 'podspan_agent_', () => agent.samples(), 'agent');
-      stderr.write(`podspan: metrics on http://${metrics.address}/metrics\n`);
-    } catch (e) {
-      await stopKube?.();
-      await agent.stop('requested');
-      throw e;
-    }
-  }
 
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals): void => {

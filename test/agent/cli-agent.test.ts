@@ -1,6 +1,7 @@
 import t from 'tap';
 import { createSocket } from 'node:dgram';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI } from '../helpers/repo.js';
@@ -111,4 +112,20 @@ t.test('--duration stops the capture by itself, exit 0, with the summary and a c
   const f = readCaptureFile(file);
   t.equal(f.interfaces.length, 1);
   t.equal(f.stats.length, 1, 'the ISB is written at the end');
+});
+
+t.test('a --metrics port in use fails the start before -w touches anything (an existing file is kept)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'podspan-agent-metrics-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const keep = join(dir, 'keep.pcapng');
+  writeFileSync(keep, 'an earlier capture');
+  const busy = createServer();
+  await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', () => resolve()));
+  t.teardown(() => busy.close());
+  const port = (busy.address() as AddressInfo).port;
+  const r = await podspan(['agent', '--iface', 'lo', '-w', keep, '--metrics', `127.0.0.1:${port}`, '-c', '1']);
+  t.not(r.code, 0, `refused: ${r.stderr.trim()}`);
+  t.match(r.stderr, /EADDRINUSE/);
+  t.notMatch(r.stderr, /listening on lo/, 'the capture never started');
+  t.equal(readFileSync(keep, 'utf8'), 'an earlier capture', 'the existing file is untouched');
 });
