@@ -29,6 +29,7 @@ import { arch, release, type as osType } from 'node:os';
 
 import { CAPTURE_META, CAPTURE_META_COLS, LiveCapture, epbPrefixBytes, isCaptureError, type CaptureBatch, type CaptureError, type CaptureStats } from '../native/index.js';
 import { PcapngWriter } from '../packet/capfile/pcapng-writer.js';
+import { LINKTYPE } from '../packet/wire/link-type.js';
 import { AGENT_ERR, AgentError } from './errors.js';
 import { captureFilter, type ExportEndpoint } from './exclude.js';
 import type { EpbBatchCounters } from './export/pcapng-batch.js';
@@ -377,6 +378,16 @@ export class Agent {
               'cannot share one pcapng file that tcpdump can read: capture them in separate runs',
           );
         }
+      }
+      // A tunnel of Ethernet frames cannot carry a cooked (any), raw-IP or loopback capture:
+      // the receiver would read the first bytes as MAC addresses.
+      const ethOnly = (opts.exporters ?? []).find((x) => x.ethernetOnly === true);
+      const notEth = agent.attachments.find((a) => a.cap.linkType !== LINKTYPE.ETHERNET);
+      if (ethOnly !== undefined && notEth !== undefined) {
+        throw new AgentError(
+          AGENT_ERR.OPTIONS,
+          `${ethOnly.url} carries Ethernet frames, and ${notEth.iface} captures ${notEth.cap.linkTypeName}: capture the pod's veth or an Ethernet interface instead, or write it with -w (pcapng keeps the link type)`,
+        );
       }
       agent.sink = typeof opts.sink === 'function' ? opts.sink() : opts.sink;
       agent.pcapng = agent.sink !== undefined;

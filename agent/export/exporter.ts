@@ -47,6 +47,8 @@ export interface Exporter {
   readonly counters: ExportCounters;
   /** The keys of `counters` that are drop reasons, in the order the summary prints them. */
   readonly dropReasons: readonly string[];
+  /** The transport carries Ethernet frames only (VXLAN, GRE, ERSPAN): captures of other link types are refused at start. */
+  readonly ethernetOnly?: boolean;
   /** Takes rows [0, n) of `batch`; copies what it keeps; never throws for a frame. */
   exportBatch(batch: ExportBatchInput, n: number, source: ExportSource): void;
   /** Sends what is queued (bounded wait), then closes. Idempotent; never rejects. */

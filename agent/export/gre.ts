@@ -113,6 +113,7 @@ export class GreFamilyExporter implements Exporter {
   readonly url: string;
   readonly counters: GreExportCounters;
   readonly dropReasons: readonly string[] = GRE_EXPORT_DROP_REASONS;
+  readonly ethernetOnly = true;
   /** Destination, dotted quad. */
   readonly address: string;
   private readonly encap: GreEncap;

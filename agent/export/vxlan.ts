@@ -89,6 +89,7 @@ export class VxlanExporter implements Exporter {
   readonly url: string;
   readonly counters: VxlanCounters;
   readonly dropReasons: readonly string[] = VXLAN_DROP_REASONS;
+  readonly ethernetOnly = true;
   private readonly header: Buffer;
   private readonly socket: Socket | undefined;
   private readonly address: string;

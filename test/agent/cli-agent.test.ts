@@ -54,6 +54,8 @@ t.test('flag mistakes are usage errors that say what to do', async (t) => {
     [['--pod-ip', '10.0.0.300', '-w', out], /not an IPv4 or IPv6 address/],
     [['--pod-ip', 'fe80::1%eth0', '-w', out], /not an IPv4 or IPv6 address/],
     [['--pod-ip', '10.199.0.02', '-w', out], /not an IPv4 or IPv6 address/],
+    [['--iface', 'any', '--to', 'vxlan://127.0.0.1:4998?vni=1'], /carries Ethernet frames, and any captures LINUX_SLL/],
+    [['--iface', 'any', '--to', 'erspan://127.0.0.1?session=1&version=2'], /carries Ethernet frames, and any captures LINUX_SLL/],
     [['--iface', 'lo', '--snaplen', '0', '-w', out], /--snaplen wants a whole number from 1 to 262144/],
     [['--iface', 'lo', '--duration', '-1', '-w', out], /--duration|Option/],
     [['--iface', 'lo', '--netns', 'psl-no-such-ns', '-w', out], /no such network namespace/],
