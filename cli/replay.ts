@@ -263,6 +263,7 @@ export async function runReplay(file: string, values: ReplayValues): Promise<num
       line('requests replayed', s.replayed) +
       line('responses compared', `${s.compared} (${s.matches} match, ${s.mismatches} mismatch)`) +
       line('shadow errors', reasons(s.shadowErrors)) +
+      (s.unsolicited > 0 ? line('unsolicited bytes from the shadow (connection closed, never paired with a request)', s.unsolicited) : '') +
       (s.noProductionResponse > 0 ? line('no production response captured', s.noProductionResponse) : '') +
       (Object.keys(s.framing).length > 0 ? line('client streams not framed to the end', reasons(s.framing)) : '') +
       (diffPath !== undefined ? line('diff', diffPath) : '') +

@@ -72,6 +72,12 @@ export interface HttpReplaySummary {
   /** Target connections opened (more than replayedConnections when the target closed some). */
   targetConnections: number;
   late: number;
+  /**
+   * Bytes or responses the target sent when no request was waiting (a second response to one
+   * request, say): the connection is closed so that they are never taken for the answer to
+   * the next request, and counted here.
+   */
+  unsolicited: number;
 }
 
 function bump(r: Record<string, number>, k: string, n = 1): void {
@@ -96,7 +102,14 @@ class ShadowConn {
     private readonly timeoutMs: number,
     private readonly framerOpts: Http1FramerOptions,
     private readonly onOpen: () => void,
+    private readonly onUnsolicited: () => void,
   ) {}
+
+  /** The target spoke out of turn: count it and never read this connection again. */
+  private unsolicited(): void {
+    this.onUnsolicited();
+    this.drop();
+  }
 
   private settle(r: ShadowResult): void {
     const w = this.waiter;
@@ -118,8 +131,13 @@ class ShadowConn {
       sock.setNoDelay(true);
       sock.on('data', (d: Buffer) => {
         if (this.sock !== sock) return;
-        if (this.waiter !== null && this.firstNs === 0n) this.firstNs = nowNs();
+        if (this.waiter === null) {
+          this.unsolicited();
+          return;
+        }
+        if (this.firstNs === 0n) this.firstNs = nowNs();
         framer.push(d);
+        if (this.sock !== sock) return; // an unsolicited message in the same bytes dropped it
         if (framer.status !== HTTP_FRAMER_STATUS.OK && framer.status !== HTTP_FRAMER_STATUS.SWITCHED) {
           this.drop();
           this.settle({ ok: false, error: SHADOW_ERROR.MALFORMED });
@@ -149,6 +167,11 @@ class ShadowConn {
 
   private onMessage(m: HttpMessage): void {
     if (m.status >= 100 && m.status < 200 && m.status !== 101) return;
+    if (this.waiter === null) {
+      // A second response after the one the request got, in the same bytes.
+      this.unsolicited();
+      return;
+    }
     const conn = headerValues(m.headers, 'connection').join(',').toLowerCase();
     this.closeAfter = conn.includes('close') || (m.versionMinor === 0 && !conn.includes('keep-alive')) || m.endedByClose || m.status === 101;
     const latencyNs = (this.firstNs !== 0n ? this.firstNs : nowNs()) - this.sentNs;
@@ -246,6 +269,7 @@ export async function replayHttp(conns: readonly CapturedConn[], sink: DiffSink,
     mismatches: 0,
     noProductionResponse: 0,
     shadowErrors: {},
+    unsolicited: 0,
     framing: {},
     targetConnections: 0,
     late: 0,
@@ -292,7 +316,7 @@ export async function replayHttp(conns: readonly CapturedConn[], sink: DiffSink,
     const run = async (): Promise<void> => {
       s.replayedConnections++;
       const conn = `${c.client}-${c.server}#${c.id}`;
-      const shadow = new ShadowConn(opts.target, timeoutMs, opts.framer ?? {}, () => s.targetConnections++);
+      const shadow = new ShadowConn(opts.target, timeoutMs, opts.framer ?? {}, () => s.targetConnections++, () => s.unsolicited++);
       try {
         for (const p of plan) {
           await pacer.until(p.sendAtNs);

@@ -239,6 +239,28 @@ t.test('replay of 1000 captured HTTP requests: same requests in order per connec
     t.equal(s.targetConnections, N + 6, 'a timed-out connection is never reused (the late answer would be paired with the next request)');
   });
 
+  t.test('a shadow that answers its first request twice: the extra answer is counted as unsolicited, not passed over in silence', async (t) => {
+    const { createServer } = await import('node:net');
+    const OK = 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok';
+    const twice = createServer((sock) => {
+      let seen = 0;
+      let text = '';
+      sock.on('error', () => {});
+      sock.on('data', (d: Buffer) => {
+        text += d.toString('latin1');
+        const n = (text.match(/ HTTP\/1\.1\r\n/g) ?? []).length;
+        // The first answer goes twice in one write: the second one is there before any next request.
+        for (; seen < n; seen++) sock.write(seen === 0 ? OK + OK : OK);
+      });
+    });
+    const port = await listen(t, twice);
+    const r = await podspan(['replay', pcap, '--to', `127.0.0.1:${port}`, '--mode', 'http', '--speed', 'max', '--json'], { timeoutMs: 120_000 });
+    t.equal(r.code, 0, r.stderr);
+    const s = JSON.parse(r.stdout) as { replayed: number; unsolicited: number };
+    t.ok(s.unsolicited > 0, `${s.unsolicited} unsolicited answers counted`);
+    t.match(r.stderr, /unsolicited bytes from the shadow/, 'and named in the summary');
+  });
+
   t.test('with the original pacing (speed 1) and --rate, every sampled request is replayed', async (t) => {
     const sh = recordingServer(handler('prod'));
     const port = await listen(t, sh.server);
