@@ -9,7 +9,7 @@
  * the result, in the summary, --diff and --report); 1 for a data or runtime error (unreadable
  * capture, unwritable output); 2 for usage errors.
  */
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { ParseArgsConfig } from 'node:util';
@@ -198,6 +198,16 @@ export async function runReplay(file: string, values: ReplayValues): Promise<num
       } catch {
         throw new PodspanError(ERR.IO, `--report ${reportPath}: directory ${dirname(resolve(reportPath))} does not exist or is not writable`);
       }
+      // An existing path must be a file we may write: found now, not after the whole replay.
+      const st = statSync(reportPath, { throwIfNoEntry: false });
+      if (st !== undefined && !st.isFile()) throw new PodspanError(ERR.IO, `--report ${reportPath}: not a regular file`);
+      if (st !== undefined) {
+        try {
+          accessSync(reportPath, constants.W_OK);
+        } catch (e) {
+          throw new PodspanError(ERR.IO, `--report ${reportPath}: ${(e as Error).message}`);
+        }
+      }
     }
     try {
       sink = new DiffSink(diffPath);
@@ -219,6 +229,8 @@ export async function runReplay(file: string, values: ReplayValues): Promise<num
   let out: string;
   /** Every connection tried failed to connect: the shadow is not there. */
   let unreachable = false;
+  /** --diff or --report could not be written. */
+  let outputError: string | undefined;
   if (mode === 'stream') {
     const { replayStreams } = await import('../collector/replay/stream.js');
     const s: StreamReplaySummary = await replayStreams(loaded.conns, { target, speed, concurrency, includePartial, queueBytes, timeoutMs: timeoutSec * 1000, lingerMs: Math.min(2000, timeoutSec * 1000) });
@@ -249,7 +261,15 @@ export async function runReplay(file: string, values: ReplayValues): Promise<num
       ];
       for (const [k, n] of Object.entries(s.skipped)) counts.push([`skipped-${k}`, `connections skipped: ${k.replace(/_/g, ' ')}`, n]);
       for (const [k, n] of Object.entries(s.shadowErrors)) counts.push([`shadow-error-${k}`, `shadow error: ${k.replace(/_/g, ' ')}`, n]);
-      await writeFile(reportPath, renderReport(d, { capture: file, target: to, generated: new Date().toISOString(), counts }));
+      try {
+        await writeFile(reportPath, renderReport(d, { capture: file, target: to, generated: new Date().toISOString(), counts }));
+      } catch (e) {
+        // The summary is still printed; the status says the report is missing.
+        outputError ??= `--report ${reportPath}: ${(e as Error).message}`;
+      }
+    }
+    if (sink!.error !== undefined) {
+      outputError ??= `--diff ${diffPath}: ${sink!.error.message} (the lines after it are missing)`;
     }
     // Requests count as replayed when sent for; every one of them failed to connect.
     unreachable = s.replayed > 0 && (s.shadowErrors['connect_failed'] ?? 0) >= s.replayed;
@@ -281,6 +301,10 @@ export async function runReplay(file: string, values: ReplayValues): Promise<num
   if (loaded.fileError !== null) {
     // Replayed what was read, then the data error (as `read` does for a cut-off file).
     process.stderr.write(`podspan: ${loaded.fileError.message} (replayed the ${loaded.packets} records before it)\n`);
+    return EXIT.RUNTIME;
+  }
+  if (outputError !== undefined) {
+    process.stderr.write(`podspan: replay: ${outputError}\n`);
     return EXIT.RUNTIME;
   }
   if (unreachable) {

@@ -79,10 +79,18 @@ export class DiffSink {
   groupsDropped = 0;
   private seed = 12345;
   private drain: Promise<void> | null = null;
+  /**
+   * The first write error of the file (ENOSPC…): lines after it are not written, the replay
+   * goes on (its counts and report are still worth having), and the caller reports it.
+   */
+  error: Error | undefined = undefined;
 
   constructor(path: string | undefined) {
     // Opened synchronously: a bad path throws here (before any replay), not later as an event.
     this.out = path === undefined ? null : createWriteStream(path, { fd: openSync(path, 'w') });
+    this.out?.on('error', (e) => {
+      this.error ??= e;
+    });
   }
 
   /** Records one request; resolves when the line is accepted by the file (back-pressure). */
@@ -115,11 +123,17 @@ export class DiffSink {
         } else this.groupsDropped++;
       }
     }
-    if (this.out !== null && !this.out.write(`${JSON.stringify(r)}\n`)) {
-      // One wait shared by every connection writing at the time.
-      this.drain ??= once(this.out, 'drain').then(() => {
-        this.drain = null;
-      });
+    const out = this.out;
+    if (out !== null && this.error === undefined && !out.destroyed && !out.write(`${JSON.stringify(r)}\n`)) {
+      // One wait shared by every connection writing at the time; a failed stream never drains.
+      this.drain ??= Promise.race([once(out, 'drain'), once(out, 'close')]).then(
+        () => {
+          this.drain = null;
+        },
+        () => {
+          this.drain = null;
+        },
+      );
       await this.drain;
     }
   }
@@ -139,9 +153,14 @@ export class DiffSink {
     if (j < MAX_POINTS) d.points[j] = p;
   }
 
+  /** Ends the file; never throws: a write error is left in `error`. */
   async close(): Promise<void> {
-    if (this.out === null) return;
-    this.out.end();
-    await once(this.out, 'close');
+    const out = this.out;
+    if (out === null) return;
+    if (!out.closed) {
+      const closed = once(out, 'close').catch(() => undefined);
+      out.end();
+      await closed;
+    }
   }
 }

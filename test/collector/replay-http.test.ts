@@ -261,6 +261,20 @@ t.test('replay of 1000 captured HTTP requests: same requests in order per connec
     t.match(r.stderr, /unsolicited bytes from the shadow/, 'and named in the summary');
   });
 
+  t.test('outputs that fail: --diff on a full device keeps the summary and exits 1; a --report that is a directory is refused before the replay', async (t) => {
+    const sh = recordingServer(handler('prod'));
+    const port = await listen(t, sh.server);
+    const full = await podspan(['replay', pcap, '--to', `127.0.0.1:${port}`, '--mode', 'http', '--speed', 'max', '--diff', '/dev/full'], { timeoutMs: 120_000 });
+    t.equal(full.code, 1, 'exit 1');
+    t.match(full.stderr, /podspan: responses compared: \d+/, 'the summary is there');
+    t.match(full.stderr, /podspan: replay: --diff \/dev\/full: ENOSPC/, 'and the error names the flag');
+    const before = sh.conns.length;
+    const dirAsReport = await podspan(['replay', pcap, '--to', `127.0.0.1:${port}`, '--mode', 'http', '--report', tmpdir()], { timeoutMs: 60_000 });
+    t.equal(dirAsReport.code, 1);
+    t.match(dirAsReport.stderr, /--report .*: not a regular file/);
+    t.equal(sh.conns.length, before, 'nothing was replayed');
+  });
+
   t.test('with the original pacing (speed 1) and --rate, every sampled request is replayed', async (t) => {
     const sh = recordingServer(handler('prod'));
     const port = await listen(t, sh.server);
