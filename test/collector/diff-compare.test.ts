@@ -85,3 +85,14 @@ t.test('endpoints fold ids and drop the query', async (t) => {
   t.equal(endpointOf('GET', '/users/123/orders/9f86d081884c7d659a2feaa0c55ad015?x=1'), 'GET /users/{id}/orders/{id}');
   t.equal(endpointOf('POST', '/echo'), 'POST /echo');
 });
+
+t.test('responses without a body (HEAD, 304): Content-Length is the size the client would get, so it is compared', async (t) => {
+  const head = (len: number): HttpMessage => {
+    const msgs: HttpMessage[] = [];
+    const f = new Http1Framer(HTTP_KIND.RESPONSE, { onMessage: (m) => msgs.push(m) }, {}, () => ({ method: 'HEAD' }));
+    f.push(Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${len}\r\n\r\n`));
+    return msgs[0]!;
+  };
+  t.same(compareResponses(head(50), head(100), opts()), [{ kind: 'header', where: 'content-length', production: '50', shadow: '100' }]);
+  t.same(compareResponses(head(50), head(50), opts()), []);
+});
