@@ -294,7 +294,11 @@ export async function runReplay(file: string, values: ReplayValues): Promise<num
   for (const c of partial.slice(0, MAX_NAMED_SKIPS)) {
     out += `podspan: skipped ${c.client} -> ${c.server} (${c.partial}; c2s gap ${c.c2s.gapBytes} bytes, s2c gap ${c.s2c.gapBytes} bytes)\n`;
   }
-  if (partial.length > MAX_NAMED_SKIPS) out += `podspan: ... and ${partial.length - MAX_NAMED_SKIPS} more skipped connections${includePartial ? '' : ' (--include-partial replays them)'}\n`;
+  if (partial.length > MAX_NAMED_SKIPS) {
+    // --include-partial replays connections with gaps or picked up mid-stream, never those past --memcap.
+    const hint = includePartial ? '' : partial.some((c) => c.partial !== 'memcap') ? ' (--include-partial replays those not cut by --memcap)' : ' (raise --memcap to keep them)';
+    out += `podspan: ... and ${partial.length - MAX_NAMED_SKIPS} more skipped connections${hint}\n`;
+  }
   if (loaded.notKeptBytes > 0) out += line('bytes not kept (raise --memcap)', loaded.notKeptBytes);
   process.stderr.write(out);
   if (json) process.stdout.write(`${JSON.stringify(summary)}\n`);
