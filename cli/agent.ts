@@ -25,6 +25,7 @@ import type { Exporter } from '../agent/export/exporter.js';
 import { exportUsages, parseExportTarget, type ExportTarget } from '../agent/export/registry.js';
 import { WS_DEFAULT_SPOOL_BYTES, wsExportTarget, type WsExportOptions } from '../agent/export/ws.js';
 import { parseSize, setLongTimeout } from './units.js';
+import { WS_ERR } from '../proto/envelope.js';
 import { makeDirs } from './dirs.js';
 import { kubeSelection, startKube, type KubeSelection, type KubeStart } from './agent-kube.js';
 import { canonicalIp, listNetns, netnsExists } from '../agent/target/ip-json.js';
@@ -345,7 +346,14 @@ export async function runAgent(values: AgentFlagValues): Promise<number> {
     for (const t of cfg.to) exporters.push(await t.open());
   } catch (e) {
     await Promise.all(exporters.map((x) => x.close()));
-    throw usageError(`agent: --to: cannot open the export socket: ${(e as Error).message}`);
+    const msg = `agent: --to: cannot open the export socket: ${(e as Error).message}`;
+    // Missing privileges are the caller's to fix (exit 2); a collector that is down or a name
+    // that does not resolve are runtime conditions (exit 1), as for tcpdump.
+    if (/not permitted|permission denied|EPERM|EACCES/i.test((e as Error).message)) throw usageError(`${msg}: ${PRIVILEGE_ADVICE}`);
+    // A wrong token or CA is the caller's configuration too.
+    const code = (e as { code?: unknown }).code;
+    if (code === WS_ERR.AUTH || code === WS_ERR.TLS) throw usageError(msg);
+    throw new PodspanError(ERR.IO, msg);
   }
   let kube: KubeStart | undefined;
   try {

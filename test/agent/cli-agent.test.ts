@@ -131,3 +131,9 @@ t.test('a --metrics port in use fails the start before -w touches anything (an e
   t.notMatch(r.stderr, /listening on lo/, 'the capture never started');
   t.equal(readFileSync(keep, 'utf8'), 'an earlier capture', 'the existing file is untouched');
 });
+
+t.test('a collector that cannot be reached at start is a runtime error (exit 1), not a usage error', async (t) => {
+  const r = await podspan(['agent', '--iface', 'lo', '--to', 'vxlan://no-such-host.invalid?vni=1', '-c', '1']);
+  t.equal(r.code, 1, r.stderr);
+  t.match(r.stderr, /cannot open the export socket: .*ENOTFOUND/);
+});
