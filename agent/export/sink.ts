@@ -5,7 +5,7 @@
  * leaves frames in the kernel ring: the kernel drops and counts the excess (pcap_stats
  * ps_drop), and podspan's memory does not grow.
  */
-import { close as fsClose, fstatSync, openSync, writev as fsWritev } from 'node:fs';
+import { close as fsClose, fstatSync, ftruncateSync, openSync, writev as fsWritev } from 'node:fs';
 import { Socket } from 'node:net';
 import { isatty } from 'node:tty';
 
@@ -51,6 +51,8 @@ export class FdSink implements FrameSink {
   private fd: number;
   private readonly ownsFd: boolean;
   private closed: boolean;
+  /** Bytes written through this sink (the file's length, for a file it created). */
+  private offset = 0;
 
   constructor(fd: number, name: string, ownsFd: boolean) {
     this.fd = fd;
@@ -59,20 +61,37 @@ export class FdSink implements FrameSink {
     this.closed = false;
   }
 
+  /**
+   * Writes every buffer, or throws. A file this sink created is then cut back to where the
+   * call began: the caller counts the whole batch as not written (write_error), and the file
+   * ends at a block boundary instead of holding part of it.
+   */
   async write(bufs: readonly Buffer[]): Promise<void> {
     let rest = bufs.filter((b) => b.length > 0);
     let left = rest.reduce((a, b) => a + b.length, 0);
+    const start = this.offset;
     while (left > 0) {
       if (this.closed) throw Object.assign(new Error(`${this.name} is closed`), { code: 'EBADF' });
       let n: number;
       try {
         n = await writevSome(this.fd, rest); // libuv splits at IOV_MAX and retries short writes
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+        if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') {
+          if (this.ownsFd && this.offset > start) {
+            try {
+              ftruncateSync(this.fd, start);
+              this.offset = start;
+            } catch {
+              // left as it is: a reader stops at the cut block
+            }
+          }
+          throw e;
+        }
         await new Promise((r) => setTimeout(r, EAGAIN_RETRY_MS)); // non-blocking fd inherited from a parent
         continue;
       }
       left -= n;
+      this.offset += n;
       if (left > 0) rest = advance(rest, n);
     }
   }

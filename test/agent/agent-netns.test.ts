@@ -1,6 +1,9 @@
 import t, { type Test } from 'tap';
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openFileSink } from '../../agent/export/sink.js';
 import { Agent, AGENT_DROP_REASONS, type AgentSummary } from '../../agent/agent.js';
 import type { FrameSink } from '../../agent/export/sink.js';
 import { floodUdp, inNetns, makeVethPair, sendUdp } from '../native/netns-fixture.js';
@@ -169,6 +172,43 @@ t.test('real netns veth: an output error stops the agent; the frames are counted
   t.equal(s.writeError?.code, 'EIO');
   t.ok(s.drops.write_error > 0, `${s.drops.write_error} frames counted as write_error`);
   t.equal(s.captured, sink.file().records.length, 'captured counts only what was written');
+  checkAccounting(t, s);
+});
+
+t.test('real netns veth: -w on a disk that fills up: the file holds exactly the frames counted captured, and ends at a block boundary', async (t) => {
+  const mnt = mkdtempSync(join(tmpdir(), 'psl-ta-full-'));
+  t.teardown(() => rmSync(mnt, { recursive: true, force: true }));
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'psl-ta-full', mnt]);
+  } catch (e) {
+    if (process.env['CI'] === 'true') throw e;
+    t.comment(`SKIP: cannot mount a tmpfs here (${(e as Error).message})`);
+    return;
+  }
+  t.teardown(() => {
+    try {
+      execFileSync('umount', [mnt]);
+    } catch {
+      // already gone
+    }
+  });
+  const pair = await makeVethPair(t, 'psl-ta-full', 90);
+  const file = join(mnt, 'f.pcapng');
+  const agent = await Agent.start({ ifaces: [pair.ifB], netns: pair.nsB, filter: 'udp and dst port 41014', sink: () => openFileSink(file), timeoutMs: 5 });
+  t.teardown(() => agent.stop());
+  await sendUdp(pair.nsA, pair.ipB, 41014, 300, 10_000);
+  const s = await Promise.race([agent.done, sleep(10_000).then(() => undefined)]);
+  t.ok(s !== undefined, 'the agent stops by itself');
+  if (s === undefined) return;
+  t.equal(s.reason, 'write_error');
+  t.equal(s.writeError?.code, 'ENOSPC');
+  let records = -1;
+  try {
+    records = readCaptureBuffer(readFileSync(file)).records.length;
+  } catch (e) {
+    t.fail(`the file is cut mid-block: ${(e as Error).message}`);
+  }
+  t.equal(records, s.captured, `the file holds the ${s.captured} frames counted captured`);
   checkAccounting(t, s);
 });
 
