@@ -149,6 +149,8 @@ export async function runReplay(file: string, values: ReplayValues): Promise<num
 
   // Validate every http flag before reading the capture.
   let httpSetup: (() => Promise<HttpReplaySummary>) | undefined;
+  /** Aborted by Ctrl-C or SIGTERM (stream and http modes). */
+  const stop = new AbortController();
   let diffPath: string | undefined;
   let reportPath: string | undefined;
   let sink: DiffSink | undefined;
@@ -189,6 +191,7 @@ export async function runReplay(file: string, values: ReplayValues): Promise<num
       rewrite: { ...(host !== undefined ? { host } : {}), set, remove },
       compare: { ignoreHeaders: ignore, ignorePaths },
       timeoutMs: timeoutSec * 1000,
+      signal: stop.signal,
     };
     // Outputs are opened (or their directory checked) before the replay starts: a typo in a
     // path fails at once, not after the whole capture was sent.
@@ -225,6 +228,17 @@ export async function runReplay(file: string, values: ReplayValues): Promise<num
   }
 
   const loaded = await loadConnections(file, { memCapBytes });
+  // Ctrl-C (or SIGTERM): nothing new starts, what is under way ends, and the summary (and
+  // --report) still come out, as tcpreplay prints its statistics. A second signal kills.
+  let interrupted: NodeJS.Signals | undefined;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    interrupted = sig;
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    stop.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   let summary: Record<string, unknown>;
   let out: string;
   /** Every connection tried failed to connect: the shadow is not there. */
@@ -233,7 +247,7 @@ export async function runReplay(file: string, values: ReplayValues): Promise<num
   let outputError: string | undefined;
   if (mode === 'stream') {
     const { replayStreams } = await import('../collector/replay/stream.js');
-    const s: StreamReplaySummary = await replayStreams(loaded.conns, { target, speed, concurrency, includePartial, queueBytes, timeoutMs: timeoutSec * 1000, lingerMs: Math.min(2000, timeoutSec * 1000) });
+    const s: StreamReplaySummary = await replayStreams(loaded.conns, { target, speed, concurrency, includePartial, queueBytes, timeoutMs: timeoutSec * 1000, lingerMs: Math.min(2000, timeoutSec * 1000), signal: stop.signal });
     unreachable = s.replayed === 0 && (s.dropped['connect_failed'] ?? 0) > 0;
     summary = { mode, file, target: to, ...s };
     out =
@@ -307,9 +321,15 @@ export async function runReplay(file: string, values: ReplayValues): Promise<num
     process.stderr.write(`podspan: ${loaded.fileError.message} (replayed the ${loaded.packets} records before it)\n`);
     return EXIT.RUNTIME;
   }
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
   if (outputError !== undefined) {
     process.stderr.write(`podspan: replay: ${outputError}\n`);
     return EXIT.RUNTIME;
+  }
+  if (interrupted !== undefined) {
+    process.stderr.write(`podspan: replay: interrupted (${interrupted}): the counts above are of what was replayed before it\n`);
+    return 128 + (interrupted === 'SIGINT' ? 2 : 15);
   }
   if (unreachable) {
     // Nothing reached the shadow and the reason is the shadow itself: not a success.

@@ -26,6 +26,8 @@ import type { ReplayTarget } from './stream.js';
 
 export interface HttpReplayOptions {
   target: ReplayTarget;
+  /** Stop (Ctrl-C): no new connection or request starts; those under way get their answer (bounded by timeoutMs). */
+  signal?: AbortSignal;
   speed: Speed;
   concurrency?: number;
   includePartial?: boolean;
@@ -305,14 +307,19 @@ export async function replayHttp(conns: readonly CapturedConn[], sink: DiffSink,
     todo.push({ c, plan: kept });
   }
   if (todo.length === 0) return s;
-  const pacer = new Pacer(todo[0]!.c.startNs, opts.speed);
+  const pacer = new Pacer(todo[0]!.c.startNs, opts.speed, opts.signal);
   const sem = new Semaphore(opts.concurrency ?? 64);
   const rate = opts.rate !== undefined ? new RateLimiter(opts.rate) : null;
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const running: Promise<void>[] = [];
   for (const { c, plan } of todo) {
     await pacer.until(c.startNs);
+    if (pacer.stopped) break;
     await sem.acquire();
+    if (pacer.stopped) {
+      sem.release();
+      break;
+    }
     const run = async (): Promise<void> => {
       s.replayedConnections++;
       const conn = `${c.client}-${c.server}#${c.id}`;
@@ -320,6 +327,7 @@ export async function replayHttp(conns: readonly CapturedConn[], sink: DiffSink,
       try {
         for (const p of plan) {
           await pacer.until(p.sendAtNs);
+          if (pacer.stopped) break;
           if (rate !== null) await rate.take();
           const req = p.ex.request;
           const bytes = rewriteRequest(req, p.raw, opts.rewrite);

@@ -19,10 +19,19 @@ export class Pacer {
   /** Waits that started after their deadline by more than 10 ms (the replay fell behind). */
   late = 0;
 
-  constructor(t0Ns: bigint, speed: Speed) {
+  /** Set by the caller's signal (Ctrl-C): waits end at once; callers check `stopped`. */
+  private readonly signal: AbortSignal | undefined;
+
+  constructor(t0Ns: bigint, speed: Speed, signal?: AbortSignal) {
     this.t0Ns = t0Ns;
     this.speed = speed;
     this.wall0Ns = nowNs();
+    this.signal = signal;
+  }
+
+  /** The replay was asked to stop: start nothing new. */
+  get stopped(): boolean {
+    return this.signal?.aborted === true;
   }
 
   /** Resolves when the wall clock reaches capture time `tsNs`. */
@@ -31,7 +40,8 @@ export class Pacer {
     const rel = Number(tsNs - this.t0Ns) / this.speed;
     const due = this.wall0Ns + BigInt(Math.max(0, Math.round(rel)));
     const waitNs = Number(due - nowNs());
-    if (waitNs > 1e6) await sleep(Math.floor(waitNs / 1e6));
+    if (this.stopped) return;
+    if (waitNs > 1e6) await sleep(Math.floor(waitNs / 1e6), undefined, this.signal === undefined ? {} : { signal: this.signal }).catch(() => undefined);
     else if (waitNs < -10e6) this.late++;
   }
 }

@@ -31,6 +31,8 @@ export interface StreamReplayOptions {
   timeoutMs?: number;
   /** After the last byte, how long the target may keep the connection open before we close it. Default 2 s. */
   lingerMs?: number;
+  /** Stop (Ctrl-C): no new connection starts; those under way stop sending, their rest counted `interrupted`. */
+  signal?: AbortSignal;
 }
 
 /** Why a connection (or its remaining bytes) was not delivered to the target. */
@@ -40,6 +42,8 @@ export const STREAM_DROP = {
   STALLED: 'stalled',
   /** The target reset or closed the connection before taking all bytes. */
   RESET: 'reset',
+  /** The replay was stopped (Ctrl-C) before these bytes were sent. */
+  INTERRUPTED: 'interrupted',
 } as const;
 export type StreamDropReason = (typeof STREAM_DROP)[keyof typeof STREAM_DROP];
 
@@ -89,12 +93,17 @@ export async function replayStreams(conns: readonly CapturedConn[], opts: Stream
     else todo.push(c);
   }
   if (todo.length === 0) return s;
-  const pacer = new Pacer(todo[0]!.startNs, opts.speed);
+  const pacer = new Pacer(todo[0]!.startNs, opts.speed, opts.signal);
   const sem = new Semaphore(concurrency);
   const running: Promise<void>[] = [];
   for (const c of todo) {
     await pacer.until(c.startNs);
+    if (pacer.stopped) break;
     await sem.acquire();
+    if (pacer.stopped) {
+      sem.release();
+      break;
+    }
     running.push(
       replayOne(c, pacer, opts.target, { queueBytes, timeoutMs, lingerMs }, s).finally(() => sem.release()),
     );
@@ -174,6 +183,10 @@ function replayOne(c: CapturedConn, pacer: Pacer, target: ReplayTarget, lim: { q
         if (failed !== null || finished) return;
         await pacer.until(tsNs[k]!);
         if (failed !== null || finished) return;
+        if (pacer.stopped) {
+          fail(STREAM_DROP.INTERRUPTED);
+          return;
+        }
         const from = offs[k]!;
         const to = k + 1 < offs.length ? offs[k + 1]! : data.length;
         const ok = sock.write(data.subarray(from, to));

@@ -3,6 +3,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { podspan } from '../helpers/run.js';
+import { spawn } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
+import { CLI } from '../helpers/repo.js';
+import { writeSynthPcap } from '../helpers/synth-file.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'hr-cli-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -60,4 +64,37 @@ t.test('an empty capture replays nothing and says so', async (t) => {
 t.test('--help lists replay with its modes', async (t) => {
   const r = await podspan(['--help']);
   t.match(r.stdout, /replay FILE \(--iface IF \| --to H:P\) \[--mode packet\|stream\|http\]/);
+});
+
+t.test('Ctrl-C during a replay to a shadow: nothing new starts, the summary still comes out, exit 130 (stream and http modes)', async (t) => {
+  const file = join(dir, 'slow.pcap');
+  writeSynthPcap(file, { connections: 40, requestsPerConnection: 3, concurrency: 4, seed: 11 });
+  const OK = 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok';
+  const shadow = createServer((sock) => {
+    let text = '';
+    let answered = 0;
+    sock.on('error', () => {});
+    sock.on('data', (d: Buffer) => {
+      text += d.toString('latin1');
+      const n = (text.match(/\r\n\r\n/g) ?? []).length;
+      for (; answered < n; answered++) sock.write(OK);
+    });
+  });
+  await new Promise<void>((resolve) => shadow.listen(0, '127.0.0.1', () => resolve()));
+  t.teardown(() => shadow.close());
+  const port = (shadow.address() as AddressInfo).port;
+  for (const mode of ['stream', 'http']) {
+    // --speed 0.01: the capture's seconds become minutes; the signal surely comes mid-way.
+    const p = spawn(process.execPath, [CLI, 'replay', file, '--to', `127.0.0.1:${port}`, '--mode', mode, '--speed', '0.01'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => p.once('close', (code) => resolve(code)));
+    await new Promise((r) => setTimeout(r, 1500));
+    p.kill('SIGINT');
+    const code = await Promise.race([exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 30_000))]);
+    if (code === 'hung') p.kill('SIGKILL');
+    t.equal(code, 130, `--mode ${mode}: exit 130 (${stderr.trim().split('\n').pop()})`);
+    t.match(stderr, /podspan: connections in capture: 40/, `--mode ${mode}: the summary`);
+    t.match(stderr, /podspan: replay: interrupted \(SIGINT\)/, `--mode ${mode}: says it was interrupted`);
+  }
 });
