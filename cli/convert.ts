@@ -201,6 +201,9 @@ export async function runConvert(input: string, output: string): Promise<number>
     // A cut-off input keeps every complete record, as editcap does: the error says where it
     // stopped. Any other failure leaves OUT as it was.
     if (e instanceof PodspanError && e.code === ERR.CAPFILE_TRUNCATED && (format === 'pcapng' || pcap !== undefined)) {
+      // The section and interface blocks wait for the first record: written now, so that even
+      // an input cut before its first record gives a valid (empty) pcapng, never a 0-byte file.
+      if (pendingBlocks.length > 0) await write(pendingBlocks.splice(0));
       await out.commit();
     } else {
       await out.abandon();

@@ -35,7 +35,10 @@ export async function runRead(file: string, opts: ReadOptions): Promise<number> 
       }
       // tcpdump -c N: done after the Nth packet, without waiting for (or checking) the rest
       // of the input; the final flush writes it.
-      return printed >= limit ? STOP_READING : p;
+      if (printed < limit) return p;
+      // Not awaited here: a write error it meets is kept by `out` and thrown by the final flush.
+      p?.catch(() => undefined);
+      return STOP_READING;
     });
   } finally {
     await out.flush();

@@ -316,21 +316,19 @@ export async function runReplay(file: string, values: ReplayValues): Promise<num
   if (loaded.notKeptBytes > 0) out += line('bytes not kept (raise --memcap)', loaded.notKeptBytes);
   process.stderr.write(out);
   if (json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  if (interrupted !== undefined) process.stderr.write(`podspan: replay: interrupted (${interrupted}): the counts above are of what was replayed before it\n`);
   if (loaded.fileError !== null) {
     // Replayed what was read, then the data error (as `read` does for a cut-off file).
     process.stderr.write(`podspan: ${loaded.fileError.message} (replayed the ${loaded.packets} records before it)\n`);
     return EXIT.RUNTIME;
   }
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
   if (outputError !== undefined) {
     process.stderr.write(`podspan: replay: ${outputError}\n`);
     return EXIT.RUNTIME;
   }
-  if (interrupted !== undefined) {
-    process.stderr.write(`podspan: replay: interrupted (${interrupted}): the counts above are of what was replayed before it\n`);
-    return 128 + (interrupted === 'SIGINT' ? 2 : 15);
-  }
+  if (interrupted !== undefined) return 128 + (interrupted === 'SIGINT' ? 2 : 15);
   if (unreachable) {
     // Nothing reached the shadow and the reason is the shadow itself: not a success.
     process.stderr.write(`podspan: replay: could not connect to ${to}: nothing was replayed\n`);

@@ -547,7 +547,21 @@ export class WsListener {
     s.partialSeq = b.seq;
     const f = this.frame;
     const onFrame = this.opts.onFrame;
+    const rewinds = this.rewinds;
+    this.handFrames(s, b, skip, f, onFrame, st);
+    // The store rolled back while taking this batch (a rotation inside write() committed after
+    // a write error): the session went back to its last commit and its agent, disconnected,
+    // resends from there. Advancing past this batch now would lose what was cut.
+    if (this.rewinds !== rewinds) return;
+    this.finishBatch(s, b);
+  }
+
+  /** Hands the frames of batch `b` (from index `skip`) to the sinks; stops when a rewind happens meanwhile. */
+  private handFrames(s: Session, b: BatchMsg, skip: number, f: IngestFrame, onFrame: FrameHandler, st: Stage<WsDropReason>): void {
+    const n = b.frames.length;
+    const rewinds = this.rewinds;
     for (let i = 0; i < n; i++) {
+      if (this.rewinds !== rewinds) return; // see onBatch
       const w = b.frames[i]!;
       st.received++;
       // Counted as handed over before the sinks see it: a commit the store makes inside
@@ -581,6 +595,10 @@ export class WsListener {
         this.lastBug = e;
       }
     }
+  }
+
+  /** The whole batch is handed over: the session moves past it. */
+  private finishBatch(s: Session, b: BatchMsg): void {
     if (b.streams.length > 0) this.handStreams(s.key, b.streams);
     s.seq = b.seq;
     s.partialSeq = 0;

@@ -169,4 +169,17 @@ t.test('convert never destroys data: the input as output is refused, failures le
   t.equal(r.code, 1, 'a cut-off input: exit 1');
   t.match(r.stderr, /cut off/);
   t.equal(records(out).length, n - 1, 'every complete record is written, as editcap does');
+
+  // A pcapng input cut inside its first packet: the output is a valid pcapng with no packet.
+  const ng = join(dir, 'safe.pcapng');
+  t.equal((await podspan(['convert', src, ng])).code, 0);
+  const cutNg = join(dir, 'cut-first.pcapng');
+  const ngBytes = readFileSync(ng);
+  const firstEpb = ngBytes.indexOf(Buffer.from([6, 0, 0, 0]), 28); // after the section header
+  writeFileSync(cutNg, ngBytes.subarray(0, firstEpb + 20));
+  const out2 = join(dir, 'cut-first-out.pcapng');
+  writeFileSync(out2, 'keep me');
+  r = await podspan(['convert', cutNg, out2]);
+  t.equal(r.code, 1, 'cut before its first record: exit 1');
+  t.same(records(out2), [], 'OUT is a valid pcapng without packets, not an empty file');
 });

@@ -174,3 +174,20 @@ t.test('ICMP and ICMPv6 lines give the message length as tcpdump does (corpus)',
     t.same(mine, theirs, `${rel}: the same lengths`);
   }
 });
+
+t.test('read -c N into a full device: the error message, never a stack trace, whichever line fills the output buffer', async (t) => {
+  const big = join(dir, 'big.pcap');
+  writeSynthPcap(big, { connections: 2500, requestsPerConnection: 1, seed: 21 });
+  const lines = (await podspan(['read', big])).stdout.split('\n');
+  // The output buffer (1 MiB) is flushed before the line that might not fit in what is left of it (4096 bytes).
+  let pos = 0;
+  let k = 0;
+  while (k < lines.length && pos + 4096 <= 1 << 20) pos += lines[k++]!.length + 1;
+  t.ok(k > 2 && k < lines.length - 2, `the flush comes at line ${k + 1} of ${lines.length}`);
+  for (const c of [k, k + 1, k + 2]) {
+    const r = await run('sh', ['-c', `"$0" "$@" > /dev/full`, process.execPath, CLI, 'read', '-c', String(c), big]);
+    t.equal(r.code, 1, `-c ${c}: exit 1`);
+    t.match(r.stderr, /^podspan: cannot write standard output: .*ENOSPC/, `-c ${c}: the message`);
+    t.notMatch(r.stderr, /    at |Node\.js v/, `-c ${c}: no stack trace`);
+  }
+});
