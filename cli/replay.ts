@@ -25,6 +25,7 @@ import { ERR, PodspanError } from '../packet/errors.js';
 import { EXIT, usageError } from './errors.js';
 import { parseConnectAddress } from './address.js';
 import { parseSize } from './units.js';
+import { Interrupt } from './interrupt.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -230,15 +231,7 @@ export async function runReplay(file: string, values: ReplayValues): Promise<num
   const loaded = await loadConnections(file, { memCapBytes });
   // Ctrl-C (or SIGTERM): nothing new starts, what is under way ends, and the summary (and
   // --report) still come out, as tcpreplay prints its statistics. A second signal kills.
-  let interrupted: NodeJS.Signals | undefined;
-  const onSignal = (sig: NodeJS.Signals): void => {
-    interrupted = sig;
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    stop.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const interrupt = new Interrupt(() => stop.abort());
   let summary: Record<string, unknown>;
   let out: string;
   /** Every connection tried failed to connect: the shadow is not there. */
@@ -316,9 +309,8 @@ export async function runReplay(file: string, values: ReplayValues): Promise<num
   if (loaded.notKeptBytes > 0) out += line('bytes not kept (raise --memcap)', loaded.notKeptBytes);
   process.stderr.write(out);
   if (json) process.stdout.write(`${JSON.stringify(summary)}\n`);
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
-  if (interrupted !== undefined) process.stderr.write(`podspan: replay: interrupted (${interrupted}): the counts above are of what was replayed before it\n`);
+  interrupt.release();
+  if (interrupt.signal !== undefined) process.stderr.write(`podspan: replay: interrupted (${interrupt.signal}): the counts above are of what was replayed before it\n`);
   if (loaded.fileError !== null) {
     // Replayed what was read, then the data error (as `read` does for a cut-off file).
     process.stderr.write(`podspan: ${loaded.fileError.message} (replayed the ${loaded.packets} records before it)\n`);
@@ -328,7 +320,7 @@ export async function runReplay(file: string, values: ReplayValues): Promise<num
     process.stderr.write(`podspan: replay: ${outputError}\n`);
     return EXIT.RUNTIME;
   }
-  if (interrupted !== undefined) return 128 + (interrupted === 'SIGINT' ? 2 : 15);
+  if (interrupt.signal !== undefined) return interrupt.exitStatus;
   if (unreachable) {
     // Nothing reached the shadow and the reason is the shadow itself: not a success.
     process.stderr.write(`podspan: replay: could not connect to ${to}: nothing was replayed\n`);

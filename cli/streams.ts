@@ -9,6 +9,7 @@ import { ByteOutput } from './byte-output.js';
 import { type OutFile, StreamFiles } from './streams-files.js';
 import { limitHeapGrowth } from './heap.js';
 import { makeDirs } from './dirs.js';
+import { Interrupt } from './interrupt.js';
 
 
 export interface StreamsOptions {
@@ -192,20 +193,14 @@ export async function runStreams(file: string, opts: StreamsOptions): Promise<nu
   const feed = new TcpSegmentFeed();
   // Ctrl-C (or SIGTERM) stops reading; what was read is reassembled, written and summed up as
   // at the end of the file, so the files and the JSON agree. A second signal kills at once.
-  let interrupted: NodeJS.Signals | undefined;
-  const onSignal = (sig: NodeJS.Signals): void => {
-    interrupted = sig;
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    // A pipe may have nothing more to say for a long time: stop waiting for it.
+  // A pipe may have nothing more to say for a long time: stop waiting for it.
+  const interrupt = new Interrupt(() => {
     if (file === '-') process.stdin.destroy();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  });
   let records = 0;
   try {
     await forEachRecord(file, (rec) => {
-      if (interrupted !== undefined) return STOP_READING;
+      if (interrupt.signal !== undefined) return STOP_READING;
       records++;
       parser.decode(rec.data, rec.iface.linkType, rec.wireLen);
       const seg = feed.next(parser, rec.tsSec, rec.tsNsec);
@@ -217,12 +212,11 @@ export async function runStreams(file: string, opts: StreamsOptions): Promise<nu
       return out.pending ?? writer.pending();
     }, undefined, { source: writer.files, onChunkDone: () => writer.files.submit() }).catch((e: unknown) => {
       // Interrupted: the input was cut where it was (a record half read is not an error).
-      if (interrupted === undefined) throw e;
+      if (interrupt.signal === undefined) throw e;
     });
     ra.flushAll();
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    interrupt.release();
     // Also after a read error: what was reassembled up to it is written.
     await writer.files.close();
   }
@@ -232,9 +226,9 @@ export async function runStreams(file: string, opts: StreamsOptions): Promise<nu
   if (dc.receivedFragments > 0) process.stderr.write(`podspan: ${dc.receivedFragments} IP fragments, ${dc.datagrams} datagrams reassembled\n`);
   const shed = writer.files.shedCount;
   if (shed > 0) process.stderr.write(`podspan: out of file descriptors: stream files were closed early and reopened to append ${shed} times (all bytes written; raise ulimit -n for speed)\n`);
-  if (interrupted !== undefined) {
-    process.stderr.write(`podspan: interrupted (${interrupted}) after ${records} records: the connections seen so far were flushed and written\n`);
-    return 128 + (interrupted === 'SIGINT' ? 2 : 15);
+  if (interrupt.signal !== undefined) {
+    process.stderr.write(`podspan: interrupted (${interrupt.signal}) after ${records} records: the connections seen so far were flushed and written\n`);
+    return interrupt.exitStatus;
   }
   return 0;
 }
