@@ -48,6 +48,11 @@ export class IngestFrame {
     this.erspanTimestamp = -1;
     this.erspanGra = -1;
   }
+
+  /** The frame's length on the wire, for the capture record: the sender's when it cut the frame, else the data's. */
+  get originalLen(): number {
+    return this.wireLen > this.data.length ? this.wireLen : this.data.length;
+  }
 }
 
 /** Receives the frames of an ingest (the collector fans them out to the sinks). */

@@ -399,8 +399,7 @@ export class PcapngStore implements FrameSink {
     }
     const data = frame.data;
     const capLen = data.length < STORE_SNAP_LEN ? data.length : STORE_SNAP_LEN;
-    // The original length: the sender's (an agent cut the frame at its snap length), else the data's.
-    const wireLen = frame.wireLen > data.length ? frame.wireLen : data.length;
+    const wireLen = frame.originalLen;
     let comment: string | undefined;
     if (frame.erspanTimestamp >= 0) {
       comment = `erspan3 timestamp=${frame.erspanTimestamp} gra=${frame.erspanGra} (${ERSPAN_GRA_TEXT[frame.erspanGra] ?? '?'})`;

@@ -111,7 +111,7 @@ export class StdoutSink implements FrameSink {
     rec.tsSec = frame.tsSec;
     rec.tsNsec = frame.tsNsec;
     rec.capLen = capLen;
-    rec.wireLen = frame.wireLen > data.length ? frame.wireLen : data.length;
+    rec.wireLen = frame.originalLen;
     rec.data = data;
     this.writer.encodeRecordHeader(rec, this.chunk, this.chunkLen);
     data.copy(this.chunk, this.chunkLen + PCAP_RECORD_HEADER_LEN, 0, capLen);
